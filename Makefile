@@ -1,0 +1,22 @@
+# Set-up and the two jobs of the README. torch is pinned and installed first so pip takes the
+# CPU build instead of pulling gigabytes of CUDA packages.
+PYTHON ?= python3
+TORCH ?= torch==2.13.0
+
+.PHONY: install test test-fast lint demo
+
+install:
+	$(PYTHON) -m pip install --quiet $(TORCH)
+	$(PYTHON) -m pip install --quiet -e '.[test,demo]'
+
+lint: install
+	$(PYTHON) -m ruff check nvcodec tools tests
+
+test: lint
+	$(PYTHON) -m pytest -q
+
+test-fast: install
+	$(PYTHON) -m pytest -q -m 'not slow'
+
+demo: install
+	$(PYTHON) tools/demo.py

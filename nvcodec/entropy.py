@@ -1,0 +1,282 @@
+"""Range coding of int8 tensors (symbols -127..127) in one shared stream.
+
+All tensors go through a single ``constriction`` ``RangeEncoder`` (32-bit words, 64-bit
+state) in order and are decoded in the same order by one ``RangeDecoder``. Each tensor has
+its own probability model, chosen by the encoder as the cheapest of
+
+* ``LaplaceModel`` (id 0): a two-sided geometric ("discrete Laplace") distribution over the
+  whole alphabet, 4 header bytes;
+* ``HistogramModel`` (id 1): the stored symbol counts of the tensor, for shapes the Laplace
+  family fits badly;
+* ``ConstantModel`` (id 2): every element has one value; nothing is range coded.
+
+Every model reduces, with integer arithmetic only, to frequencies ``f`` over a contiguous
+symbol range of ``n`` symbols with ``sum(f) == 2**24 - n``. These are handed to
+``constriction.stream.model.Categorical`` as float64 with ``perfect=False``. Its fast
+quantizer computes ``floor(cumsum_float * scale) + index`` with
+``scale = (2**24 - n) / sum(f)``; because the floats are integers below ``2**53`` whose sum
+is exactly ``2**24 - n``, the scale is exactly 1.0 and every step is exact, so the coder's
+24-bit probability of symbol ``i`` is exactly ``f[i] + 1`` out of ``2**24``, on any machine.
+The byte layouts and recipes are specified in spec/cfv-container.md.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+import constriction
+import numpy as np
+
+from .container import ByteReader, ByteWriter
+from .errors import CfvError
+
+PRECISION = 24
+SYMBOL_MIN = -127
+SYMBOL_MAX = 127
+ALPHABET = SYMBOL_MAX - SYMBOL_MIN + 1
+
+MODEL_LAPLACE = 0
+MODEL_HISTOGRAM = 1
+MODEL_CONSTANT = 2
+
+LAPLACE_PEAK = 1 << 32
+"""Weight of the centre symbol; 32 bits keep the tails of wide distributions resolved."""
+MAX_COUNT = 2**32 - 1
+"""Histogram counts fit 32 bits, so ``count * (2**24 - n)`` fits an unsigned 64-bit integer."""
+
+_LAPLACE_HEADER_BYTES = 4
+
+
+@dataclass(frozen=True)
+class LaplaceModel:
+    """P(k) proportional to ``r**|k - mu|`` over -127..127 with ``r = ratio_q16 / 65536``."""
+
+    mu: int
+    ratio_q16: int
+
+    first_symbol: ClassVar[int] = SYMBOL_MIN
+
+    def weights(self) -> np.ndarray:
+        return _laplace_weights(np.array([self.ratio_q16]), self.mu)[0]
+
+    def to_bytes(self) -> bytes:
+        w = ByteWriter()
+        w.u8(MODEL_LAPLACE)
+        w.i8(self.mu)
+        w.u16(self.ratio_q16)
+        return w.getvalue()
+
+
+@dataclass(frozen=True)
+class HistogramModel:
+    """Stored counts of the symbols ``first_symbol .. first_symbol + len(counts) - 1``."""
+
+    first_symbol: int
+    counts: tuple[int, ...]
+
+    def weights(self) -> np.ndarray:
+        return np.array(self.counts, dtype=np.uint64)
+
+    def to_bytes(self) -> bytes:
+        w = ByteWriter()
+        w.u8(MODEL_HISTOGRAM)
+        w.i8(self.first_symbol)
+        w.i8(self.first_symbol + len(self.counts) - 1)
+        for count in self.counts:
+            w.uvarint(count)
+        return w.getvalue()
+
+
+@dataclass(frozen=True)
+class ConstantModel:
+    """Every element equals ``value``; costs no payload bits."""
+
+    value: int
+
+    def to_bytes(self) -> bytes:
+        w = ByteWriter()
+        w.u8(MODEL_CONSTANT)
+        w.i8(self.value)
+        return w.getvalue()
+
+
+TensorModel = LaplaceModel | HistogramModel | ConstantModel
+
+
+def frequencies(weights: np.ndarray) -> np.ndarray:
+    """Integer frequencies summing to ``2**24 - n`` from ``n`` non-negative integer weights.
+
+    Rows of a 2-D ``weights`` are normalized independently. ``f = floor(w * T / W)`` with
+    ``T = 2**24 - n`` and ``W = sum(w)``; the ``T - sum(f)`` left over (fewer than ``n``) go
+    to the first symbol of largest weight. All values stay below ``2**64``.
+    """
+    w = np.atleast_2d(np.asarray(weights, dtype=np.uint64))
+    total = np.uint64((1 << PRECISION) - w.shape[1])
+    f = w * total // w.sum(axis=1, keepdims=True)
+    peak = np.argmax(w, axis=1)
+    rows = np.arange(w.shape[0])
+    f[rows, peak] += total - f.sum(axis=1)
+    return f.reshape(np.shape(weights))
+
+
+def _laplace_profiles(ratios: np.ndarray) -> np.ndarray:
+    """Weights by distance ``d = 0..254``: ``w[0] = 2**32``, ``w[d+1] = (w[d] * R) >> 16``."""
+    ratios = ratios.astype(np.uint64)
+    profiles = np.empty((len(ratios), ALPHABET), dtype=np.uint64)
+    profiles[:, 0] = LAPLACE_PEAK
+    for d in range(1, ALPHABET):
+        profiles[:, d] = (profiles[:, d - 1] * ratios) >> np.uint64(16)
+    return profiles
+
+
+def _laplace_weights(ratios: np.ndarray, mu: int) -> np.ndarray:
+    """Weights of symbols -127..127 for each candidate ratio (one row per ratio)."""
+    distance = np.abs(np.arange(SYMBOL_MIN, SYMBOL_MAX + 1) - mu)
+    return _laplace_profiles(ratios)[:, distance]
+
+
+def _cost_bits(weights: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Ideal code length in bits of symbols with ``counts`` under each row of ``weights``."""
+    probs = frequencies(weights).astype(np.float64) + 1.0
+    return counts @ (PRECISION - np.log2(probs)).T
+
+
+def _fit_laplace(counts: np.ndarray, mu: int) -> tuple[LaplaceModel, float]:
+    """Best decay ratio for centre ``mu`` by a coarse then a fine grid search."""
+    coarse = np.arange(0, 1 << 16, 256)
+    best = int(coarse[np.argmin(_cost_bits(_laplace_weights(coarse, mu), counts))])
+    fine = np.arange(max(best - 255, 0), min(best + 256, 1 << 16))
+    costs = _cost_bits(_laplace_weights(fine, mu), counts)
+    i = int(np.argmin(costs))
+    return LaplaceModel(mu, int(fine[i])), float(costs[i]) + 8 * _LAPLACE_HEADER_BYTES
+
+
+def _fit_histogram(counts: np.ndarray) -> tuple[HistogramModel, float]:
+    present = np.flatnonzero(counts)
+    span = counts[present[0] : present[-1] + 1]
+    model = HistogramModel(int(present[0]) + SYMBOL_MIN, tuple(int(c) for c in span))
+    bits = float(_cost_bits(model.weights(), span))
+    return model, bits + 8 * len(model.to_bytes())
+
+
+def fit_model(q: np.ndarray) -> TensorModel:
+    """The model with the fewest estimated bits (header included) for int8 codes ``q``."""
+    flat = _check_codes(q)
+    if flat.size == 0:
+        return ConstantModel(0)
+    lo, hi = int(flat.min()), int(flat.max())
+    if lo == hi:
+        return ConstantModel(lo)
+    if flat.size > MAX_COUNT:
+        raise ValueError(f"tensors are limited to {MAX_COUNT} elements")
+    counts = np.bincount(flat.astype(np.int64) - SYMBOL_MIN, minlength=ALPHABET)
+    # The (lower) median is a maximum-likelihood centre of a Laplace distribution.
+    mu = int(np.searchsorted(np.cumsum(counts), (flat.size - 1) // 2, side="right")) + SYMBOL_MIN
+    candidates = [_fit_laplace(counts.astype(np.float64), mu), _fit_histogram(counts)]
+    return min(candidates, key=lambda pair: pair[1])[0]
+
+
+def _check_codes(q: np.ndarray) -> np.ndarray:
+    q = np.asarray(q)
+    if q.dtype != np.int8:
+        raise ValueError(f"expected int8 codes, got {q.dtype}")
+    flat = q.ravel()
+    if flat.size and flat.min() < SYMBOL_MIN:
+        raise ValueError("int8 codes must lie in -127..127")
+    return flat
+
+
+def _categorical(model: LaplaceModel | HistogramModel) -> object:
+    probabilities = frequencies(model.weights()).astype(np.float64)
+    return constriction.stream.model.Categorical(probabilities, perfect=False)
+
+
+def read_model(reader: ByteReader) -> TensorModel:
+    """Read and validate one model header; raises :class:`CfvError` if it is malformed."""
+    kind = reader.u8("tensor model id")
+    if kind == MODEL_LAPLACE:
+        mu = reader.i8("Laplace model centre")
+        ratio = reader.u16("Laplace model ratio")
+        if mu < SYMBOL_MIN:
+            raise CfvError(f"Laplace model centre {mu} is outside -127..127")
+        return LaplaceModel(mu, ratio)
+    if kind == MODEL_HISTOGRAM:
+        lo = reader.i8("histogram model first symbol")
+        hi = reader.i8("histogram model last symbol")
+        if not SYMBOL_MIN <= lo < hi:
+            raise CfvError(f"histogram model range {lo}..{hi} is not within -127..127")
+        counts = tuple(reader.uvarint("histogram count", MAX_COUNT) for _ in range(hi - lo + 1))
+        if not any(counts):
+            raise CfvError("histogram model has no counts")
+        return HistogramModel(lo, counts)
+    if kind == MODEL_CONSTANT:
+        value = reader.i8("constant model value")
+        if value < SYMBOL_MIN:
+            raise CfvError(f"constant model value {value} is outside -127..127")
+        return ConstantModel(value)
+    raise CfvError(f"unknown tensor model id {kind}")
+
+
+def parse_model(data: bytes) -> TensorModel:
+    """The model encoded by exactly ``data``; raises :class:`CfvError` if it is malformed."""
+    reader = ByteReader(data)
+    model = read_model(reader)
+    reader.expect_end("the tensor model header")
+    return model
+
+
+def encode_tensors(tensors: Sequence[np.ndarray]) -> tuple[list[bytes], bytes]:
+    """Range-code int8 tensors (values -127..127) into one stream.
+
+    Returns one model header per tensor and the payload: the coder's 32-bit words, each
+    little-endian. Elements are coded in C order; shapes are not stored.
+    """
+    encoder = constriction.stream.queue.RangeEncoder()
+    headers = []
+    for q in tensors:
+        model = fit_model(q)
+        headers.append(model.to_bytes())
+        if not isinstance(model, ConstantModel):
+            symbols = np.asarray(q).ravel().astype(np.int32) - model.first_symbol
+            encoder.encode(symbols, _categorical(model))
+    return headers, encoder.get_compressed().astype("<u4").tobytes()
+
+
+def decode_tensors(
+    headers: Sequence[bytes], shapes: Sequence[tuple[int, ...]], payload: bytes
+) -> list[np.ndarray]:
+    """Inverse of :func:`encode_tensors`, given each tensor's shape.
+
+    The caller bounds the shapes; decoding does work and allocation proportional to their
+    element counts only. A damaged payload may decode to wrong values without an error
+    (the container CRC catches damage); malformed headers or payload lengths and coder
+    failures raise :class:`CfvError`.
+    """
+    if len(headers) != len(shapes):
+        raise ValueError("need one shape per model header")
+    if len(payload) % 4:
+        raise CfvError(f"range-coded payload of {len(payload)} bytes is not whole 32-bit words")
+    words = np.frombuffer(payload, dtype="<u4").astype(np.uint32)
+    decoder = constriction.stream.queue.RangeDecoder(words)
+    out = []
+    for header, shape in zip(headers, shapes, strict=True):
+        model = parse_model(header)
+        count = math.prod(shape)
+        if min(shape, default=0) < 0:
+            raise ValueError(f"negative dimension in shape {shape}")
+        if isinstance(model, ConstantModel):
+            out.append(np.full(shape, model.value, dtype=np.int8))
+            continue
+        if count == 0:
+            out.append(np.zeros(shape, dtype=np.int8))
+            continue
+        try:
+            symbols = decoder.decode(_categorical(model), count)
+        except (AssertionError, ValueError, RuntimeError) as exc:
+            # constriction reports undecodable data with a plain AssertionError.
+            raise CfvError(f"range-coded payload is corrupt ({exc})") from None
+        out.append((symbols + model.first_symbol).astype(np.int8).reshape(shape))
+    return out

@@ -1,0 +1,308 @@
+"""Fitting CoordFlow to one clip: weighted L1+L2 loss, layer loss, AdamW with cosine annealing."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+import torch
+
+from nvcodec.errors import FitError
+from nvcodec.model import CoordFlow, ModelConfig, blend
+from nvcodec.render import Canvas, frame_times, pixel_coordinates
+from nvcodec.weights import pixel_weights
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """How long and how to fit. Give `epochs`, `seconds`, or both (whichever ends first).
+
+    An epoch is as many random pixel samples as the clip has pixels. The learning rate follows
+    a linear warm-up then a cosine to zero over the run's progress: steps for an epoch budget
+    (bit-reproducible for a seed), fitting time for a wall-clock budget.
+    """
+
+    epochs: float | None = 20.0
+    seconds: float | None = None
+    batch_size: int = 8192
+    lr: float = 5e-3
+    warmup: float = 0.02
+    weight_decay: float = 0.0
+    l2_weight: float = 0.25
+    layer_loss_weight: float = 0.1
+    seed: int = 0
+    device: str = "auto"
+    report_every: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.epochs is None and self.seconds is None:
+            raise FitError("give an epoch budget, a time budget, or both")
+        if (self.epochs is not None and self.epochs <= 0) or (
+            self.seconds is not None and self.seconds <= 0
+        ):
+            raise FitError("fitting budgets must be positive")
+        if self.batch_size < 1 or self.lr <= 0:
+            raise FitError("batch size and learning rate must be positive")
+
+
+@dataclass(frozen=True)
+class FitProgress:
+    """What a progress callback receives: where the fit is and how well it does on its batches."""
+
+    step: int
+    epoch: float
+    seconds: float
+    loss: float
+    psnr: float
+    lr: float
+    fraction_done: float
+    model: CoordFlow = field(repr=False, compare=False)
+
+
+@dataclass
+class FitResult:
+    model: CoordFlow
+    canvas: Canvas
+    steps: int
+    epochs: float
+    seconds: float
+    device: str
+    history: list[FitProgress] = field(default_factory=list)
+    recoveries: int = 0
+
+
+def resolve_device(device: str) -> torch.device:
+    """'auto' picks CUDA when present; asking for CUDA without one is a clear error."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise FitError("--device cuda was asked for, but no CUDA device is available")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise FitError(f"unknown device {device!r}; use auto, cpu or cuda")
+    return torch.device(device)
+
+
+class ClipSampler:
+    """Random pixel batches over the whole clip, with coordinates, targets and loss weights.
+
+    The clip stays uint8 and the weights float16 on the device; a batch gathers only what it
+    needs, so memory does not grow with float copies of the video.
+    """
+
+    def __init__(self, frames_u8: np.ndarray, canvas: Canvas, device: torch.device) -> None:
+        self.canvas = canvas
+        self.pixels_per_frame = canvas.width * canvas.height
+        self.num_pixels = self.pixels_per_frame * canvas.num_frames
+        self.rgb = torch.as_tensor(frames_u8).reshape(-1, 3).to(device)
+        self.weight = pixel_weights(frames_u8).reshape(-1).to(device)
+        x, y = pixel_coordinates(canvas, canvas.width, canvas.height)
+        self.x, self.y = x.to(device), y.to(device)
+        self.times = frame_times(canvas, torch.arange(canvas.num_frames)).to(device)
+
+    def batch(
+        self, size: int, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(xy [N, 2], frame index [N], target rgb [N, 3] in [0, 1], weight [N])."""
+        device = self.rgb.device
+        index = torch.randint(self.num_pixels, (size,), generator=generator, device=device)
+        frame = index // self.pixels_per_frame
+        within = index - frame * self.pixels_per_frame
+        row = within // self.canvas.width
+        column = within - row * self.canvas.width
+        xy = torch.stack((self.x[column], self.y[row]), dim=-1)
+        return xy, frame, self.rgb[index].float() / 255.0, self.weight[index].float()
+
+
+def combined_loss(
+    rgb: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, l2_weight: float
+) -> torch.Tensor:
+    """Per-pixel w (|d|_1 + lambda |d|^2) over the channels (eq. 5), not yet averaged."""
+    delta = rgb - target
+    return weight * (delta.abs().sum(-1) + l2_weight * delta.square().sum(-1))
+
+
+def coordflow_loss(
+    raw: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, config: FitConfig
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """L = L_combined + gamma L_layer (eqs. 5-6); also returns the blended RGB's squared error."""
+    rgb, layer_rgb, alphas = blend(raw)
+    loss = combined_loss(rgb, target, weight, config.l2_weight).mean()
+    if config.layer_loss_weight and raw.shape[0] > 1:
+        per_layer = combined_loss(layer_rgb, target, weight, config.l2_weight)
+        loss = loss + config.layer_loss_weight * (alphas * per_layer).sum(0).mean()
+    return loss, (rgb.detach().clamp(0, 1) - target).square().mean()
+
+
+def fit(
+    frames_u8: np.ndarray,
+    model_config: ModelConfig,
+    fit_config: FitConfig,
+    fps: Fraction = Fraction(25),
+    on_progress: Callable[[FitProgress], None] | None = None,
+) -> FitResult:
+    """Overfit a fresh CoordFlow to T x H x W x 3 uint8 frames."""
+    if frames_u8.ndim != 4 or frames_u8.shape[-1] != 3 or frames_u8.dtype != np.uint8:
+        raise FitError(
+            f"expected T x H x W x 3 uint8 frames, got {frames_u8.dtype} {frames_u8.shape}"
+        )
+    device = resolve_device(fit_config.device)
+    torch.manual_seed(fit_config.seed)
+    generator = torch.Generator(device=device).manual_seed(fit_config.seed)
+    canvas = Canvas(frames_u8.shape[2], frames_u8.shape[1], frames_u8.shape[0], Fraction(fps))
+    sampler = ClipSampler(frames_u8, canvas, device)
+    model = CoordFlow(model_config).to(device)
+    optimiser = torch.optim.AdamW(
+        model.parameters(), lr=fit_config.lr, weight_decay=fit_config.weight_decay
+    )
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+    steps_per_epoch = sampler.num_pixels / fit_config.batch_size
+    total_steps = (
+        math.ceil(fit_config.epochs * steps_per_epoch) if fit_config.epochs is not None else None
+    )
+    guard = DivergenceGuard(model, optimiser)
+    result = FitResult(model, canvas, 0, 0.0, 0.0, str(device))
+    clock = FitClock()
+    window = RunningMetrics()
+    last_report = 0.0
+    step = 0
+    while True:
+        progress = _progress(step, total_steps, clock.seconds(), fit_config.seconds)
+        if progress >= 1.0:
+            break
+        lr = fit_config.lr * _schedule(progress, fit_config.warmup) * guard.lr_factor
+        for group in optimiser.param_groups:
+            group["lr"] = lr
+        xy, frame, target, weight = sampler.batch(fit_config.batch_size, generator)
+        with autocast:
+            raw = model.layer_outputs(xy, frame, model.frame_terms(sampler.times))
+        loss, mse = coordflow_loss(raw.float(), target, weight, fit_config)
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+        step += 1
+        window.add(loss.detach(), mse)
+        if clock.seconds() - last_report >= fit_config.report_every or step == total_steps:
+            loss_value, psnr = window.take()
+            if not math.isfinite(loss_value):
+                guard.recover()
+                continue
+            guard.checkpoint()
+            last_report = clock.seconds()
+            report = FitProgress(
+                step, step / steps_per_epoch, last_report, loss_value, psnr, lr, progress, model
+            )
+            result.history.append(report)
+            if on_progress is not None:
+                with clock.paused():
+                    on_progress(report)
+    result.steps, result.epochs = step, step / steps_per_epoch
+    result.seconds, result.recoveries = clock.seconds(), guard.recoveries
+    model.eval()
+    return result
+
+
+def _progress(step: int, total_steps: int | None, seconds: float, budget: float | None) -> float:
+    fractions = [0.0]
+    if total_steps is not None:
+        fractions.append(step / max(total_steps, 1))
+    if budget is not None:
+        fractions.append(seconds / budget)
+    return max(fractions)
+
+
+def _schedule(progress: float, warmup: float) -> float:
+    """Linear warm-up over the first `warmup` of the run, then a cosine from 1 to 0."""
+    if progress < warmup:
+        return (progress + 1e-3) / warmup
+    return 0.5 * (1.0 + math.cos(math.pi * (progress - warmup) / (1.0 - warmup)))
+
+
+class FitClock:
+    """Fitting time, excluding the time spent in progress callbacks."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.excluded = 0.0
+
+    def seconds(self) -> float:
+        return time.perf_counter() - self.start - self.excluded
+
+    def paused(self) -> _Pause:
+        return _Pause(self)
+
+
+class _Pause:
+    def __init__(self, clock: FitClock) -> None:
+        self.clock = clock
+
+    def __enter__(self) -> None:
+        self.began = time.perf_counter()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.clock.excluded += time.perf_counter() - self.began
+
+
+class RunningMetrics:
+    """Loss and MSE summed on the device between reports, so the hot loop never syncs."""
+
+    def __init__(self) -> None:
+        self.loss = self.mse = 0.0
+        self.count = 0
+
+    def add(self, loss: torch.Tensor, mse: torch.Tensor) -> None:
+        self.loss = self.loss + loss
+        self.mse = self.mse + mse
+        self.count += 1
+
+    def take(self) -> tuple[float, float]:
+        loss, mse = float(self.loss) / self.count, float(self.mse) / self.count
+        self.loss = self.mse = 0.0
+        self.count = 0
+        return loss, psnr_from_mse(mse)
+
+
+def psnr_from_mse(mse: float, peak: float = 1.0) -> float:
+    return 10.0 * math.log10(peak * peak / mse) if mse > 0 else float("inf")
+
+
+class DivergenceGuard:
+    """Keeps the last healthy weights; on a non-finite loss restores them and halves the lr.
+
+    Gives up with FitError after `limit` recoveries, so a fit never diverges silently.
+    """
+
+    def __init__(self, model: torch.nn.Module, optimiser: torch.optim.Optimizer, limit: int = 3):
+        self.model, self.optimiser, self.limit = model, optimiser, limit
+        self.recoveries = 0
+        self.lr_factor = 1.0
+        self.checkpoint()
+
+    def checkpoint(self) -> None:
+        self.saved = (
+            {k: v.detach().clone() for k, v in self.model.state_dict().items()},
+            _clone_state(self.optimiser.state_dict()),
+        )
+
+    def recover(self) -> None:
+        self.recoveries += 1
+        if self.recoveries > self.limit:
+            raise FitError(
+                f"the loss diverged {self.recoveries} times; try a lower learning rate (--lr)"
+            )
+        self.model.load_state_dict(self.saved[0])
+        self.optimiser.load_state_dict(_clone_state(self.saved[1]))
+        self.lr_factor *= 0.5
+
+
+def _clone_state(state: object) -> object:
+    if isinstance(state, torch.Tensor):
+        return state.detach().clone()
+    if isinstance(state, dict):
+        return {k: _clone_state(v) for k, v in state.items()}
+    if isinstance(state, list):
+        return [_clone_state(v) for v in state]
+    return state

@@ -1,0 +1,205 @@
+"""CoordFlow: parallel layers, each a flow MLP on t and a colour MLP on flowed (x', y', t).
+
+Coordinate convention (also in spec/cfv.md):
+  * space: pixel centres of a W x H frame map to x = (2 (i + 0.5) / W - 1) * W / max(W, H) and
+    y = (2 (j + 0.5) / H - 1) * H / max(W, H), so the longer side spans [-1, 1] and the aspect is
+    kept; any render size samples the same continuous domain;
+  * time: source frame k (fractional k for sub-frame times) maps to t = 2 k / T - 1 for a clip of
+    T frames, so t is linear in seconds and frame 0 sits at t = -1.
+
+All layers' weights live in stacked tensors (leading dimension = layer) so that one batched
+matrix product evaluates every layer at once.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+ACTIVATIONS = {"gelu": nn.functional.gelu, "silu": nn.functional.silu, "relu": torch.relu}
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything needed to rebuild a CoordFlow model (stored in the .cfv architecture chunk)."""
+
+    num_layers: int = 2
+    colour_width: int = 96
+    colour_depth: int = 3
+    xy_octaves: int = 6
+    t_octaves: int = 4
+    flow_width: int = 32
+    flow_depth: int = 2
+    flow_octaves: int = 4
+    use_flow: bool = True
+    activation: str = "gelu"
+
+    def __post_init__(self) -> None:
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {self.activation!r}")
+        for name in ("num_layers", "colour_width", "colour_depth", "flow_width", "flow_depth"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
+
+    @property
+    def colour_in(self) -> int:
+        return encoding_size(self.xy_octaves, 2) + encoding_size(self.t_octaves, 1)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def encoding_size(octaves: int, dims: int) -> int:
+    """Features of `fourier_features`: the raw coordinates plus a sine and cosine per octave."""
+    return dims * (1 + 2 * octaves)
+
+
+def fourier_features(coords: torch.Tensor, octaves: int) -> torch.Tensor:
+    """Map [..., D] coordinates to [..., D (1 + 2 octaves)]: raw, sin and cos at pi 2^(k-1).
+
+    The lowest octave has period 4, twice the frame's extent, so content the flow moves by up to
+    a frame width still gets distinct features.
+    """
+    if octaves == 0:
+        return coords
+    freqs = math.pi * 2.0 ** torch.arange(-1, octaves - 1, dtype=coords.dtype, device=coords.device)
+    angles = (coords.unsqueeze(-1) * freqs).flatten(-2)
+    return torch.cat([coords, torch.sin(angles), torch.cos(angles)], dim=-1)
+
+
+class StackedMLP(nn.Module):
+    """`layers` independent MLPs of equal shape, evaluated with batched matrix products.
+
+    Weights are [layers, out, in] (the output channel first, as int8 quantization expects).
+    The first linear map may be split: when `x` has fewer features than the first layer takes,
+    the missing trailing features were projected by the caller and arrive as `first_offset`
+    (see `CoordFlow`), which lets per-frame inputs be projected once per frame.
+    """
+
+    def __init__(self, layers: int, sizes: list[int], activation: str) -> None:
+        super().__init__()
+        self.activation = ACTIVATIONS[activation]
+        self.weights = nn.ParameterList()
+        self.biases = nn.ParameterList()
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
+            bound = 1.0 / math.sqrt(fan_in)
+            self.weights.append(
+                nn.Parameter(torch.empty(layers, fan_out, fan_in).uniform_(-bound, bound))
+            )
+            self.biases.append(
+                nn.Parameter(torch.empty(layers, 1, fan_out).uniform_(-bound, bound))
+            )
+
+    def forward(self, x: torch.Tensor, first_offset: torch.Tensor | None = None) -> torch.Tensor:
+        """x: [layers, N, in'] -> [layers, N, out]; `first_offset` [layers, N, hidden] is added
+        to the first pre-activation."""
+        last = len(self.weights) - 1
+        for index, (weight, bias) in enumerate(zip(self.weights, self.biases, strict=True)):
+            if index == 0:
+                weight = weight[:, :, : x.shape[-1]]
+            x = torch.baddbmm(bias, x, weight.transpose(1, 2))
+            if index == 0 and first_offset is not None:
+                x = x + first_offset
+            if index < last:
+                x = self.activation(x)
+        return x
+
+
+class CoordFlow(nn.Module):
+    """N CoordFlow layers blended by a softmax over their alphas (paper eqs. 1-4)."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        layers = config.num_layers
+        self.flow: StackedMLP | None = None
+        if config.use_flow:
+            flow_in = encoding_size(config.flow_octaves, 1)
+            flow_sizes = [flow_in] + [config.flow_width] * config.flow_depth + [4]
+            self.flow = StackedMLP(layers, flow_sizes, config.activation)
+            # Zero last layer: s = exp(0) = 1, theta = dx = dy = 0, the identity at first.
+            nn.init.zeros_(self.flow.weights[-1])
+            nn.init.zeros_(self.flow.biases[-1])
+        self.xy_features = encoding_size(config.xy_octaves, 2)
+        self.colour = StackedMLP(
+            layers,
+            [config.colour_in] + [config.colour_width] * config.colour_depth + [4],
+            config.activation,
+        )
+
+    def similarity(self, t: torch.Tensor) -> torch.Tensor:
+        """Per-layer 2 x 3 similarity matrices of eq. (1) for times t [F]: [layers, F, 2, 3]."""
+        layers = self.config.num_layers
+        if self.flow is None:
+            eye = torch.eye(2, 3, dtype=t.dtype, device=t.device)
+            return eye.expand(layers, t.shape[0], 2, 3)
+        encoded = fourier_features(t.unsqueeze(-1), self.config.flow_octaves)
+        params = self.flow(encoded.expand(layers, -1, -1))
+        return similarity_matrices(params)
+
+    def frame_terms(self, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """What depends on time only, computed once per frame: the similarity matrices and the
+        time features' contribution to the colour net's first layer ([layers, F, width])."""
+        t_encoded = fourier_features(t.unsqueeze(-1), self.config.t_octaves)
+        t_weight = self.colour.weights[0][:, :, self.xy_features :]
+        t_projection = torch.matmul(t_encoded, t_weight.transpose(1, 2))
+        return self.similarity(t), t_projection
+
+    def layer_outputs(
+        self,
+        xy: torch.Tensor,
+        frame_index: torch.Tensor,
+        frame_terms: tuple[torch.Tensor, torch.Tensor],
+    ) -> torch.Tensor:
+        """Raw RGB-alpha of every layer for pixels xy [N, 2] at frames `frame_index` [N] into
+        the per-frame terms: [layers, N, 4]."""
+        matrices, t_projection = frame_terms
+        m = matrices[:, frame_index]  # [layers, N, 2, 3]
+        x, y = xy[:, 0], xy[:, 1]
+        flowed = torch.stack(
+            (
+                m[..., 0, 0] * x + m[..., 0, 1] * y + m[..., 0, 2],
+                m[..., 1, 0] * x + m[..., 1, 1] * y + m[..., 1, 2],
+            ),
+            dim=-1,
+        )
+        xy_encoded = fourier_features(flowed, self.config.xy_octaves)
+        return self.colour(xy_encoded, first_offset=t_projection[:, frame_index])
+
+    def forward(
+        self, xy: torch.Tensor, frame_index: torch.Tensor, times: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Blend the layers for pixels xy [N, 2] at times[frame_index].
+
+        Returns (rgb [N, 3], layer_rgb [layers, N, 3], weights [layers, N]) where `weights` is
+        the softmax over the layers' alphas.
+        """
+        raw = self.layer_outputs(xy, frame_index, self.frame_terms(times))
+        return blend(raw)
+
+
+def blend(raw: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Eqs. (3)-(4): softmax over the layers' alphas weights their RGB (offset by 0.5)."""
+    layer_rgb = raw[..., :3] + 0.5
+    weights = torch.softmax(raw[..., 3], dim=0)
+    rgb = (weights.unsqueeze(-1) * layer_rgb).sum(dim=0)
+    return rgb, layer_rgb, weights
+
+
+def similarity_matrices(params: torch.Tensor) -> torch.Tensor:
+    """(log s, theta, dx, dy) [..., 4] -> [[s cos, -s sin, dx], [s sin, s cos, dy]] [..., 2, 3].
+
+    The scale is exp(log s) so it stays positive and the zero output is the identity.
+    """
+    log_s, theta, dx, dy = params.unbind(-1)
+    s = torch.exp(log_s)
+    cos, sin = s * torch.cos(theta), s * torch.sin(theta)
+    rows = (torch.stack((cos, -sin, dx), -1), torch.stack((sin, cos, dy), -1))
+    return torch.stack(rows, dim=-2)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

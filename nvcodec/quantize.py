@@ -1,0 +1,83 @@
+"""Symmetric int8 quantization of weight tensors with float16 scales.
+
+A tensor of two or more dimensions gets one scale per output channel (the slices along
+``axis``); a 0-D or 1-D tensor (a bias) gets a single scale for the whole tensor, because a
+bias has one value per output channel and a per-channel scale would cost two bytes of
+float16 to save one byte of int8.
+
+The value ``q * scale`` is exact in float32 (``|q| <= 127`` has 7 significant bits and a
+float16 scale has 11), so every reader dequantizes to bit-identical weights.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+QMAX = 127
+"""Largest quantized magnitude; -128 is never produced so the code is symmetric."""
+
+_FLOAT16_MAX = float(np.finfo(np.float16).max)
+
+
+def _float16_ceil(x: np.ndarray) -> np.ndarray:
+    """Smallest float16 values >= ``x`` (non-negative float64), returned as float32.
+
+    Rounding up rather than to nearest guarantees ``127 * scale >= max|w|``, so no value is
+    clipped and the round-trip error stays within half a step.
+    """
+    if np.any(x > _FLOAT16_MAX):
+        raise ValueError(
+            f"weights too large for float16 scales (max |w| must be <= {QMAX * _FLOAT16_MAX:g})"
+        )
+    h = x.astype(np.float16)
+    low = h.astype(np.float64) < x
+    h[low] = np.nextafter(h[low], np.float16(np.inf))
+    return h.astype(np.float32)
+
+
+def _scale_shape(ndim: int, axis: int) -> tuple[int, ...]:
+    """Shape that broadcasts the scales of a tensor of ``ndim`` dimensions along ``axis``."""
+    if ndim <= 1:
+        return (1,) * ndim
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"axis {axis} out of range for a {ndim}-D tensor")
+    shape = [1] * ndim
+    shape[axis % ndim] = -1
+    return tuple(shape)
+
+
+def quantize_per_channel(w: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Quantize ``w`` to int8 in -127..127 with scale ``max|w| / 127`` per output channel.
+
+    Returns ``(q, scales)``: ``q`` is int8 with the shape of ``w``; ``scales`` is float32,
+    one per slice along ``axis`` (``w.shape[axis]`` of them) for tensors of two or more
+    dimensions, or a single one for 0-D and 1-D tensors. Every scale is exactly
+    representable in float16 (store it as such) and is the smallest float16 that is
+    ``>= max|w| / 127``; an all-zero channel gets scale 0 and all-zero codes.
+    """
+    w64 = np.asarray(w, dtype=np.float64)
+    if not np.all(np.isfinite(w64)):
+        raise ValueError("weights must be finite")
+    shape = _scale_shape(w64.ndim, axis)
+    mag = np.abs(w64)
+    if w64.ndim <= 1:
+        maxabs = np.array([mag.max(initial=0.0)])
+    else:
+        reduce_axes = tuple(i for i in range(w64.ndim) if i != axis % w64.ndim)
+        maxabs = mag.max(axis=reduce_axes, initial=0.0)
+    scales = _float16_ceil(maxabs / QMAX)
+    s = scales.astype(np.float64).reshape(shape)
+    ratio = np.divide(w64, s, out=np.zeros_like(w64), where=s > 0)
+    q = np.clip(np.rint(ratio), -QMAX, QMAX).astype(np.int8)
+    return q, scales
+
+
+def dequantize(q: np.ndarray, scales: np.ndarray, axis: int = 0) -> np.ndarray:
+    """Float32 weights ``q * scale`` for codes and scales from :func:`quantize_per_channel`."""
+    q = np.asarray(q)
+    s = np.asarray(scales).astype(np.float32)
+    shape = _scale_shape(q.ndim, axis)
+    channels = 1 if q.ndim <= 1 else q.shape[axis]
+    if s.shape != (channels,):
+        raise ValueError(f"expected {channels} scales for a tensor of shape {q.shape}")
+    return q.astype(np.float32) * s.reshape(shape)

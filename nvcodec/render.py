@@ -1,0 +1,142 @@
+"""Rendering a fitted CoordFlow at any size and any time, in bounded batches."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+import torch
+
+from nvcodec.model import CoordFlow, blend
+
+DEFAULT_BATCH_PIXELS = 1 << 17
+
+
+@dataclass(frozen=True)
+class Canvas:
+    """The source clip's geometry, which fixes the coordinate convention of a fitted model."""
+
+    width: int
+    height: int
+    num_frames: int
+    fps: Fraction
+
+    @property
+    def extent(self) -> tuple[float, float]:
+        """Half-extent of the frame in model units: the longer side spans [-1, 1]."""
+        longer = max(self.width, self.height)
+        return self.width / longer, self.height / longer
+
+
+@dataclass(frozen=True)
+class LayeredFrame:
+    """One rendered frame with its decomposition: blended RGB, each layer's RGB, the softmax
+    weights (alpha maps) of the layers; all float32 in [0, 1]."""
+
+    rgb: np.ndarray  # H x W x 3
+    layer_rgb: np.ndarray  # layers x H x W x 3
+    alpha: np.ndarray  # layers x H x W
+
+
+def pixel_coordinates(canvas: Canvas, width: int, height: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """x of each column [width] and y of each row [height] at pixel centres of a width x height
+    raster laid over the canvas."""
+    extent_x, extent_y = canvas.extent
+    x = (2.0 * (torch.arange(width, dtype=torch.float64) + 0.5) / width - 1.0) * extent_x
+    y = (2.0 * (torch.arange(height, dtype=torch.float64) + 0.5) / height - 1.0) * extent_y
+    return x.float(), y.float()
+
+
+def frame_times(canvas: Canvas, source_frames: torch.Tensor) -> torch.Tensor:
+    """Model time t = 2 k / T - 1 of (possibly fractional) source frame numbers k."""
+    return (2.0 * source_frames.double() / canvas.num_frames - 1.0).float()
+
+
+def resampled_frames(canvas: Canvas, fps: Fraction | float) -> torch.Tensor:
+    """Source frame numbers of a new frame rate over the clip's duration (T / fps seconds)."""
+    ratio = Fraction(canvas.fps) / Fraction(fps)
+    count = -(-canvas.num_frames // ratio) if ratio else 0
+    return torch.tensor([float(index * ratio) for index in range(int(count))], dtype=torch.float64)
+
+
+@torch.no_grad()
+def render_raw(
+    model: CoordFlow,
+    canvas: Canvas,
+    width: int,
+    height: int,
+    source_frames: torch.Tensor,
+    batch_pixels: int = DEFAULT_BATCH_PIXELS,
+) -> Iterator[torch.Tensor]:
+    """Raw layer outputs [layers, H * W, 4] of each requested frame, in order.
+
+    Small frames are grouped so one batch holds several of them; large frames are split into
+    chunks of `batch_pixels`, so memory stays bounded at any resolution.
+    """
+    device = next(model.parameters()).device
+    x, y = pixel_coordinates(canvas, width, height)
+    grid = torch.stack(torch.meshgrid(y, x, indexing="ij")[::-1], dim=-1).reshape(-1, 2).to(device)
+    per_frame = width * height
+    group = max(1, batch_pixels // per_frame)
+    layers = model.config.num_layers
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+    for first in range(0, len(source_frames), group):
+        frames = source_frames[first : first + group]
+        terms = model.frame_terms(frame_times(canvas, frames).to(device))
+        out = torch.empty(layers, len(frames) * per_frame, 4, device=device)
+        frame_of = torch.arange(len(frames), device=device).repeat_interleave(per_frame)
+        for start in range(0, out.shape[1], batch_pixels):
+            stop = min(start + batch_pixels, out.shape[1])
+            positions = torch.arange(start, stop, device=device) % per_frame
+            with autocast:
+                out[:, start:stop] = model.layer_outputs(
+                    grid[positions], frame_of[start:stop], terms
+                ).float()
+        yield from out.view(layers, len(frames), per_frame, 4).unbind(1)
+
+
+def render(
+    model: CoordFlow,
+    canvas: Canvas,
+    width: int,
+    height: int,
+    source_frames: torch.Tensor,
+    batch_pixels: int = DEFAULT_BATCH_PIXELS,
+) -> Iterator[np.ndarray]:
+    """Blended frames as H x W x 3 uint8 arrays."""
+    for raw in render_raw(model, canvas, width, height, source_frames, batch_pixels):
+        rgb = blend(raw)[0]
+        yield to_uint8(rgb.reshape(height, width, 3))
+
+
+def render_layers(
+    model: CoordFlow,
+    canvas: Canvas,
+    width: int,
+    height: int,
+    source_frames: torch.Tensor,
+    batch_pixels: int = DEFAULT_BATCH_PIXELS,
+) -> Iterator[LayeredFrame]:
+    """Frames with their per-layer RGB and softmax alpha maps."""
+    layers = model.config.num_layers
+    for raw in render_raw(model, canvas, width, height, source_frames, batch_pixels):
+        rgb, layer_rgb, alpha = blend(raw)
+        yield LayeredFrame(
+            rgb.reshape(height, width, 3).clamp(0, 1).cpu().numpy(),
+            layer_rgb.reshape(layers, height, width, 3).clamp(0, 1).cpu().numpy(),
+            alpha.reshape(layers, height, width).cpu().numpy(),
+        )
+
+
+def to_uint8(rgb: torch.Tensor) -> np.ndarray:
+    """[0, 1] floats to uint8 with rounding to nearest."""
+    return (rgb.clamp(0, 1) * 255.0 + 0.5).to(torch.uint8).cpu().numpy()
+
+
+def psnr(reference_u8: np.ndarray, test_u8: np.ndarray) -> float:
+    """PSNR in dB over all pixels and channels of two uint8 arrays of equal shape."""
+    error = reference_u8.astype(np.float64) - test_u8.astype(np.float64)
+    mse = float(np.mean(error * error))
+    return 10.0 * np.log10(255.0**2 / mse) if mse > 0 else float("inf")

@@ -1,0 +1,27 @@
+"""Shared fixtures: tiny synthetic clips, written to real files with PyAV where needed."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import torch
+
+from nvcodec.synthetic import default_trajectory, pan_clip
+from nvcodec.video import write_video
+
+torch.set_num_threads(2)
+
+
+@pytest.fixture(scope="session")
+def tiny_clip() -> np.ndarray:
+    """8 frames of 32 x 24 pixels of a panning texture."""
+    return pan_clip(32, 24, default_trajectory(8, 32, 24), seed=1)
+
+
+@pytest.fixture(scope="session")
+def tiny_mkv(tmp_path_factory: pytest.TempPathFactory, tiny_clip: np.ndarray) -> str:
+    path = tmp_path_factory.mktemp("clips") / "tiny.mkv"
+    write_video(path, tiny_clip, Fraction(24))
+    return str(path)

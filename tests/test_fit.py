@@ -1,0 +1,91 @@
+import numpy as np
+import pytest
+import torch
+
+from nvcodec.errors import FitError
+from nvcodec.fit import FitConfig, _schedule, fit
+from nvcodec.model import ModelConfig
+from nvcodec.render import psnr, render
+from nvcodec.synthetic import pan_clip
+
+SMALL = ModelConfig(num_layers=2, colour_width=32, colour_depth=2, xy_octaves=4, t_octaves=2)
+
+
+def fitted_psnr(clip: np.ndarray, model_config: ModelConfig, fit_config: FitConfig) -> float:
+    result = fit(clip, model_config, fit_config)
+    height, width = clip.shape[1:3]
+    frames = torch.arange(clip.shape[0], dtype=torch.float64)
+    return psnr(clip, np.stack(list(render(result.model, result.canvas, width, height, frames))))
+
+
+def test_short_fit_reaches_a_useful_psnr(tiny_clip) -> None:
+    value = fitted_psnr(tiny_clip, SMALL, FitConfig(epochs=40, batch_size=1024, seed=0))
+    assert value > 26.0
+
+
+def test_fit_is_reproducible_for_a_seed(tiny_clip) -> None:
+    config = FitConfig(epochs=2, batch_size=512, seed=7)
+    a = fit(tiny_clip, SMALL, config).model.state_dict()
+    b = fit(tiny_clip, SMALL, config).model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_time_budget_stops_the_fit(tiny_clip) -> None:
+    result = fit(tiny_clip, SMALL, FitConfig(epochs=None, seconds=0.5, batch_size=256))
+    assert 0.5 <= result.seconds < 5.0 and result.steps > 0
+
+
+def test_progress_reports(tiny_clip) -> None:
+    reports = []
+    fit(
+        tiny_clip,
+        SMALL,
+        FitConfig(epochs=3, batch_size=512, report_every=0.0),
+        on_progress=reports.append,
+    )
+    assert len(reports) >= 3
+    assert reports[-1].epoch == pytest.approx(3.0, abs=0.1)
+    assert all(np.isfinite(r.psnr) and r.loss > 0 for r in reports)
+
+
+def test_divergence_is_never_silent(tiny_clip) -> None:
+    with pytest.raises(FitError, match="diverged"):
+        fit(
+            tiny_clip,
+            SMALL,
+            FitConfig(epochs=20, batch_size=256, lr=1e12, warmup=0.0, report_every=0.0),
+        )
+
+
+def test_schedule_warms_up_then_anneals() -> None:
+    assert _schedule(0.0, 0.1) < 0.05
+    assert _schedule(0.1, 0.1) == pytest.approx(1.0)
+    assert _schedule(0.55, 0.1) == pytest.approx(0.5)
+    assert _schedule(1.0, 0.1) == pytest.approx(0.0, abs=1e-9)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-CUDA error path")
+def test_cuda_without_a_gpu_is_a_clear_error(tiny_clip) -> None:
+    with pytest.raises(FitError, match="no CUDA device"):
+        fit(tiny_clip, SMALL, FitConfig(epochs=1, device="cuda"))
+
+
+def test_bad_budgets_are_refused() -> None:
+    with pytest.raises(FitError):
+        FitConfig(epochs=None, seconds=None)
+    with pytest.raises(FitError):
+        FitConfig(epochs=-1)
+
+
+@pytest.mark.slow
+def test_flow_recovers_a_known_translation() -> None:
+    """A 1-layer fit of a translated texture: the flow's dx tracks the true motion."""
+    frames = 16
+    shift = np.stack((np.linspace(-8, 8, frames), np.zeros(frames)), axis=-1)
+    clip = pan_clip(48, 32, shift, seed=3)
+    config = ModelConfig(num_layers=1, colour_width=48, colour_depth=2, xy_octaves=5, t_octaves=2)
+    result = fit(clip, config, FitConfig(epochs=150, batch_size=2048, seed=0))
+    times = result.model.frame_terms(torch.linspace(-1, 1 - 2 / frames, frames))[0]
+    dx = times[0, :, 0, 2].detach().numpy()
+    # Content moving right by u appears at x' = x - u in canonical space: dx tracks -u.
+    assert np.corrcoef(dx, -shift[:, 0])[0, 1] > 0.95

@@ -1,0 +1,86 @@
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nvcodec.model import CoordFlow, ModelConfig
+from nvcodec.render import (
+    Canvas,
+    frame_times,
+    pixel_coordinates,
+    psnr,
+    render,
+    render_layers,
+    render_raw,
+    resampled_frames,
+)
+
+CANVAS = Canvas(width=32, height=24, num_frames=8, fps=Fraction(24))
+
+
+@pytest.fixture(scope="module")
+def model() -> CoordFlow:
+    torch.manual_seed(0)
+    return CoordFlow(ModelConfig(colour_width=16, colour_depth=2, xy_octaves=3)).eval()
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    width=st.integers(1, 48),
+    height=st.integers(1, 48),
+    frames=st.lists(st.floats(-2.0, 10.0), min_size=1, max_size=5),
+)
+def test_render_shapes_for_any_size_and_time(model, width, height, frames) -> None:
+    out = list(render(model, CANVAS, width, height, torch.tensor(frames)))
+    assert len(out) == len(frames)
+    assert all(f.shape == (height, width, 3) and f.dtype == np.uint8 for f in out)
+
+
+def test_batching_does_not_change_pixels(model) -> None:
+    frames = torch.tensor([0.0, 3.5, 7.0])
+    whole = torch.stack(list(render_raw(model, CANVAS, 20, 10, frames, batch_pixels=1 << 16)))
+    pieces = torch.stack(list(render_raw(model, CANVAS, 20, 10, frames, batch_pixels=37)))
+    torch.testing.assert_close(whole, pieces)
+
+
+def test_layers_and_alpha_maps(model) -> None:
+    (frame,) = render_layers(model, CANVAS, 12, 9, torch.tensor([1.0]))
+    assert frame.layer_rgb.shape == (2, 9, 12, 3) and frame.alpha.shape == (2, 9, 12)
+    np.testing.assert_allclose(frame.alpha.sum(0), 1.0, rtol=1e-5)
+    blended = np.clip((frame.alpha[..., None] * frame.layer_rgb).sum(0), 0, 1)
+    assert np.abs(blended - frame.rgb).max() < 0.51  # layers are clamped before blending
+
+
+def test_pixel_centres_keep_the_aspect() -> None:
+    x, y = pixel_coordinates(CANVAS, 32, 24)
+    assert x[0] == pytest.approx(-1 + 1 / 32) and x[-1] == pytest.approx(1 - 1 / 32)
+    assert y[-1] == pytest.approx(0.75 * (1 - 1 / 24))
+    x2, _ = pixel_coordinates(CANVAS, 64, 48)
+    # Two pixels of the 2x raster straddle the centre of one source pixel.
+    torch.testing.assert_close((x2[0::2] + x2[1::2]) / 2, x)
+
+
+def test_times_are_linear_in_frames() -> None:
+    t = frame_times(CANVAS, torch.tensor([0.0, 4.0, 8.0]))
+    torch.testing.assert_close(t, torch.tensor([-1.0, 0.0, 1.0]))
+
+
+@pytest.mark.parametrize(
+    ("fps", "count", "second"),
+    [(Fraction(48), 16, 0.5), (Fraction(12), 4, 2.0), (Fraction(30000, 1001), 10, 0.8008)],
+)
+def test_resampled_frames(fps: Fraction, count: int, second: float) -> None:
+    frames = resampled_frames(CANVAS, fps)
+    assert len(frames) == count
+    assert frames[0] == 0 and frames[1].item() == pytest.approx(second)
+
+
+def test_psnr() -> None:
+    a = np.zeros((2, 4, 4, 3), np.uint8)
+    b = a.copy()
+    b[0, 0, 0, 0] = 255
+    assert psnr(a, b) == pytest.approx(10 * np.log10(96))
+    assert psnr(a, a) == float("inf")

