@@ -242,6 +242,11 @@ def write_container(chunks: Iterable[tuple[bytes, bytes]]) -> bytes:
     return w.getvalue()
 
 
+def file_version(data: bytes) -> tuple[int, int, int]:
+    """(major, minor, min_reader_major) of a file that :func:`read_container` accepted."""
+    return _HEADER.unpack_from(data, len(SIGNATURE))
+
+
 def _check_signature(data: bytes) -> None:
     head = data[: len(SIGNATURE)]
     if head == SIGNATURE:

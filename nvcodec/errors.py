@@ -19,3 +19,11 @@ class CfvError(NvcodecError):
 
 class CfvVersionError(CfvError):
     """The file needs a newer reader than this one."""
+
+
+class FileError(NvcodecError):
+    """A file could not be read or written: missing, unreadable, or an output that exists."""
+
+
+class SettingsError(NvcodecError):
+    """Options that are out of range or cannot be used together."""

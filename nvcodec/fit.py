@@ -21,15 +21,17 @@ from nvcodec.weights import pixel_weights
 class FitConfig:
     """How long and how to fit. Give `epochs`, `seconds`, or both (whichever ends first).
 
-    An epoch is as many random pixel samples as the clip has pixels. The learning rate follows
-    a linear warm-up then a cosine to zero over the run's progress: steps for an epoch budget
+    An epoch is as many random pixel samples as the clip has pixels. Small batches and a high
+    peak learning rate win on short budgets (tools/results/fit_sweep_160x90x32.json); the
+    batch size is per device when not given (`default_batch_size`). The learning rate follows a
+    linear warm-up then a cosine to zero over the run's progress: steps for an epoch budget
     (bit-reproducible for a seed), fitting time for a wall-clock budget.
     """
 
     epochs: float | None = 20.0
     seconds: float | None = None
-    batch_size: int = 8192
-    lr: float = 5e-3
+    batch_size: int | None = None
+    lr: float = 2e-2
     warmup: float = 0.02
     weight_decay: float = 0.0
     l2_weight: float = 0.25
@@ -45,7 +47,7 @@ class FitConfig:
             self.seconds is not None and self.seconds <= 0
         ):
             raise FitError("fitting budgets must be positive")
-        if self.batch_size < 1 or self.lr <= 0:
+        if (self.batch_size is not None and self.batch_size < 1) or self.lr <= 0:
             raise FitError("batch size and learning rate must be positive")
 
 
@@ -73,6 +75,12 @@ class FitResult:
     device: str
     history: list[FitProgress] = field(default_factory=list)
     recoveries: int = 0
+
+
+def default_batch_size(device: torch.device) -> int:
+    """2048 on the CPU, where more steps beat bigger ones; a GPU needs far larger batches to
+    fill its cores."""
+    return 65536 if device.type == "cuda" else 2048
 
 
 def resolve_device(device: str) -> torch.device:
@@ -159,7 +167,8 @@ def fit(
         model.parameters(), lr=fit_config.lr, weight_decay=fit_config.weight_decay
     )
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
-    steps_per_epoch = sampler.num_pixels / fit_config.batch_size
+    batch_size = fit_config.batch_size or default_batch_size(device)
+    steps_per_epoch = sampler.num_pixels / batch_size
     total_steps = (
         math.ceil(fit_config.epochs * steps_per_epoch) if fit_config.epochs is not None else None
     )
@@ -176,7 +185,7 @@ def fit(
         lr = fit_config.lr * _schedule(progress, fit_config.warmup) * guard.lr_factor
         for group in optimiser.param_groups:
             group["lr"] = lr
-        xy, frame, target, weight = sampler.batch(fit_config.batch_size, generator)
+        xy, frame, target, weight = sampler.batch(batch_size, generator)
         with autocast:
             raw = model.layer_outputs(xy, frame, model.frame_terms(sampler.times))
         loss, mse = coordflow_loss(raw.float(), target, weight, fit_config)

@@ -22,12 +22,12 @@ _FLOAT16_MAX = float(np.finfo(np.float16).max)
 def _float16_ceil(x: np.ndarray) -> np.ndarray:
     """Smallest float16 values >= ``x`` (non-negative float64), returned as float32.
 
-    Rounding up rather than to nearest guarantees ``127 * scale >= max|w|``, so no value is
+    Rounding up rather than to nearest guarantees ``qmax * scale >= max|w|``, so no value is
     clipped and the round-trip error stays within half a step.
     """
     if np.any(x > _FLOAT16_MAX):
         raise ValueError(
-            f"weights too large for float16 scales (max |w| must be <= {QMAX * _FLOAT16_MAX:g})"
+            f"weights too large for float16 scales (max |w| / qmax must be <= {_FLOAT16_MAX:g})"
         )
     h = x.astype(np.float16)
     low = h.astype(np.float64) < x
@@ -46,15 +46,20 @@ def _scale_shape(ndim: int, axis: int) -> tuple[int, ...]:
     return tuple(shape)
 
 
-def quantize_per_channel(w: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Quantize ``w`` to int8 in -127..127 with scale ``max|w| / 127`` per output channel.
+def quantize_per_channel(
+    w: np.ndarray, axis: int = 0, qmax: int = QMAX
+) -> tuple[np.ndarray, np.ndarray]:
+    """Quantize ``w`` to int8 in -qmax..qmax with scale ``max|w| / qmax`` per output channel.
 
     Returns ``(q, scales)``: ``q`` is int8 with the shape of ``w``; ``scales`` is float32,
     one per slice along ``axis`` (``w.shape[axis]`` of them) for tensors of two or more
     dimensions, or a single one for 0-D and 1-D tensors. Every scale is exactly
     representable in float16 (store it as such) and is the smallest float16 that is
-    ``>= max|w| / 127``; an all-zero channel gets scale 0 and all-zero codes.
+    ``>= max|w| / qmax``; an all-zero channel gets scale 0 and all-zero codes. A ``qmax``
+    below 127 uses fewer levels of the int8 range: a coarser step, cheaper to entropy code.
     """
+    if not 1 <= qmax <= QMAX:
+        raise ValueError(f"qmax must lie in 1..{QMAX}")
     w64 = np.asarray(w, dtype=np.float64)
     if not np.all(np.isfinite(w64)):
         raise ValueError("weights must be finite")
@@ -65,10 +70,12 @@ def quantize_per_channel(w: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.n
     else:
         reduce_axes = tuple(i for i in range(w64.ndim) if i != axis % w64.ndim)
         maxabs = mag.max(axis=reduce_axes, initial=0.0)
-    scales = _float16_ceil(maxabs / QMAX)
+    scales = _float16_ceil(maxabs / qmax)
+    # The division underflows to 0 for subnormal weights; keep qmax * scale >= max|w| there too.
+    scales[(scales == 0) & (maxabs > 0)] = np.finfo(np.float16).smallest_subnormal
     s = scales.astype(np.float64).reshape(shape)
     ratio = np.divide(w64, s, out=np.zeros_like(w64), where=s > 0)
-    q = np.clip(np.rint(ratio), -QMAX, QMAX).astype(np.int8)
+    q = np.clip(np.rint(ratio), -qmax, qmax).astype(np.int8)
     return q, scales
 
 

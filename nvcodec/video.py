@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -98,6 +100,20 @@ def read_video(
     return Video(np.stack(frames), fps)
 
 
+def resize_frames(frames_u8: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """T x H x W x 3 uint8 frames resized to `size` (W, H) with the filter `read_video` uses."""
+    check_size(*size)
+    width, height = size
+    return np.stack(
+        [
+            av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+            .reformat(width=width, height=height, format="rgb24", interpolation="AREA")
+            .to_ndarray()
+            for rgb in frames_u8
+        ]
+    )
+
+
 def _frame_rate(stream: av.video.stream.VideoStream) -> Fraction:
     rate = stream.average_rate or stream.guessed_rate or stream.base_rate
     if not rate or rate <= 0:
@@ -110,39 +126,61 @@ def _reason(exc: BaseException) -> str:
 
 
 def write_video(
-    path: str | os.PathLike, frames_u8: np.ndarray, fps: Fraction, lossless: bool = False
-) -> None:
-    """Write T x H x W x 3 uint8 RGB frames; the container and codec follow the suffix.
+    path: str | os.PathLike,
+    frames_u8: np.ndarray | Iterable[np.ndarray],
+    fps: Fraction,
+    lossless: bool = False,
+) -> int:
+    """Write uint8 RGB frames; the container and codec follow the suffix. Returns the count.
 
+    `frames_u8` is a T x H x W x 3 array or any iterable of H x W x 3 frames, which is written
+    as it arrives so a long clip never has to be held in memory.
     `.mp4`: H.264 (yuv420p, CRF 18), or lossless RGB H.264 with `lossless`; `.mkv`: FFV1 RGB,
     always lossless; `.y4m`: raw 4:4:4; a name containing `%d`-style pattern: one PNG per frame.
     """
     path = str(path)
-    frames_u8 = np.ascontiguousarray(frames_u8, dtype=np.uint8)
-    if frames_u8.ndim != 4 or frames_u8.shape[-1] != 3:
-        raise VideoError(f"expected T x H x W x 3 frames, got shape {frames_u8.shape}")
+    frames = _checked_frames(frames_u8)
+    first = next(frames, None)
+    if first is None:
+        raise VideoError(f"{path}: no frames to write")
+    frames = itertools.chain([first], frames)
+    height, width = first.shape[:2]
     if "%" in path:
-        _write_png_sequence(path, frames_u8)
-        return
+        return _write_png_sequence(path, frames, width, height)
     suffix = Path(path).suffix.lower()
     if suffix not in VIDEO_SUFFIXES:
         raise VideoError(
             f"{path}: unknown output type; use .mp4, .mkv, .y4m or a PNG pattern like f_%05d.png"
         )
     codec, pix_fmt, options = VIDEO_SUFFIXES[suffix](lossless)
-    height, width = frames_u8.shape[1:3]
     if pix_fmt == "yuv420p" and (width % 2 or height % 2):
         raise VideoError(f"H.264 4:2:0 needs even sizes, got {width}x{height}; use --lossless")
+    count = 0
     with av.open(path, mode="w", format="yuv4mpegpipe" if suffix == ".y4m" else None) as out:
         stream = out.add_stream(codec, rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
         stream.options = options
-        for rgb in frames_u8:
+        for rgb in frames:
             frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
             for packet in stream.encode(frame.reformat(format=pix_fmt)):
                 out.mux(packet)
+            count += 1
         for packet in stream.encode():
             out.mux(packet)
+    return count
+
+
+def _checked_frames(frames_u8: np.ndarray | Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+    """Contiguous uint8 H x W x 3 frames, all of the first frame's size."""
+    if isinstance(frames_u8, np.ndarray) and (frames_u8.ndim != 4 or frames_u8.shape[-1] != 3):
+        raise VideoError(f"expected T x H x W x 3 frames, got shape {frames_u8.shape}")
+    shape = None
+    for frame in frames_u8:
+        rgb = np.ascontiguousarray(frame, dtype=np.uint8)
+        shape = shape or rgb.shape
+        if rgb.ndim != 3 or rgb.shape[-1] != 3 or rgb.shape != shape:
+            raise VideoError(f"expected H x W x 3 frames of one size, got shape {rgb.shape}")
+        yield rgb
 
 
 VIDEO_SUFFIXES = {
@@ -156,17 +194,27 @@ VIDEO_SUFFIXES = {
 }
 
 
-def _write_png_sequence(pattern: str, frames_u8: np.ndarray) -> None:
-    try:
-        names = [pattern % index for index in range(len(frames_u8))]
-    except (TypeError, ValueError):
-        raise VideoError(f"{pattern}: a PNG pattern needs one integer field such as %05d") from None
-    if len(set(names)) != len(names):
-        raise VideoError(f"{pattern}: the pattern gives the same name to several frames")
+def _write_png_sequence(
+    pattern: str, frames_u8: Iterable[np.ndarray], width: int, height: int
+) -> int:
     encoder = av.CodecContext.create("png", "w")
-    encoder.width, encoder.height = frames_u8.shape[2], frames_u8.shape[1]
+    encoder.width, encoder.height = width, height
     encoder.pix_fmt = "rgb24"
-    for name, rgb in zip(names, frames_u8, strict=True):
+    written: set[str] = set()
+    for index, rgb in enumerate(frames_u8):
+        name = png_name(pattern, index)
+        if name in written:
+            raise VideoError(f"{pattern}: the pattern gives the same name to several frames")
+        written.add(name)
         Path(name).parent.mkdir(parents=True, exist_ok=True)
         packets = encoder.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24"))
         Path(name).write_bytes(b"".join(bytes(packet) for packet in packets))
+    return len(written)
+
+
+def png_name(pattern: str, index: int) -> str:
+    """The file name of frame `index` under a PNG pattern such as `frames/%05d.png`."""
+    try:
+        return pattern % index
+    except (TypeError, ValueError):
+        raise VideoError(f"{pattern}: a PNG pattern needs one integer field such as %05d") from None

@@ -25,3 +25,21 @@ def tiny_mkv(tmp_path_factory: pytest.TempPathFactory, tiny_clip: np.ndarray) ->
     path = tmp_path_factory.mktemp("clips") / "tiny.mkv"
     write_video(path, tiny_clip, Fraction(24))
     return str(path)
+
+
+@pytest.fixture(scope="session")
+def tiny_mp4(tmp_path_factory: pytest.TempPathFactory, tiny_clip: np.ndarray) -> str:
+    """The tiny clip as a real H.264 mp4, as users hand it to `cfv encode`."""
+    path = tmp_path_factory.mktemp("clips") / "tiny.mp4"
+    write_video(path, tiny_clip, Fraction(24))
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def tiny_cfv(tmp_path_factory: pytest.TempPathFactory, tiny_clip: np.ndarray) -> str:
+    """A .cfv file of the tiny clip from a fit of a few epochs."""
+    from nvcodec.api import encode
+
+    path = tmp_path_factory.mktemp("cfv") / "tiny.cfv"
+    encode(tiny_clip, path, fps=Fraction(24), params=8000, epochs=4)
+    return str(path)

@@ -24,9 +24,7 @@ def test_budget_is_respected_and_nearly_used(params, width, height, frames, laye
 
 
 def test_presets_grow_and_xs_is_the_demo_size() -> None:
-    counts = [
-        count_parameters(CoordFlow(config_for_preset(name, 160, 90, 32))) for name in PRESETS
-    ]
+    counts = [count_parameters(CoordFlow(config_for_preset(name, 160, 90, 32))) for name in PRESETS]
     assert counts == sorted(counts)
     assert 90_000 <= counts[0] <= 100_000
 

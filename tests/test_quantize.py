@@ -22,10 +22,10 @@ vectors = arrays(
 )
 
 
-def _check_round_trip(w: np.ndarray, axis: int) -> None:
-    q, scales = quantize_per_channel(w, axis)
+def _check_round_trip(w: np.ndarray, axis: int, qmax: int = QMAX) -> None:
+    q, scales = quantize_per_channel(w, axis, qmax)
     assert q.dtype == np.int8 and q.shape == w.shape
-    assert np.all(np.abs(q.astype(np.int16)) <= QMAX)
+    assert np.all(np.abs(q.astype(np.int16)) <= qmax)
     assert scales.dtype == np.float32
     assert np.array_equal(scales.astype(np.float16).astype(np.float32), scales)
     if w.ndim <= 1:
@@ -40,9 +40,9 @@ def _check_round_trip(w: np.ndarray, axis: int) -> None:
         other = tuple(i for i in range(w.ndim) if i != axis % w.ndim)
         maxabs = np.abs(w).astype(np.float64).max(axis=other, initial=0.0)
     # Smallest float16 that covers the channel's range: no clipping, nothing wasted.
-    assert np.all(scales.astype(np.float64) * QMAX >= maxabs)
+    assert np.all(scales.astype(np.float64) * qmax >= maxabs)
     below = np.nextafter(scales.astype(np.float16), np.float16(0)).astype(np.float64)
-    assert np.all((scales == 0) | (below * QMAX < maxabs))
+    assert np.all((scales == 0) | (below * qmax < maxabs))
     back = dequantize(q, scales, axis)
     assert back.dtype == np.float32 and back.shape == w.shape
     err = np.abs(back.astype(np.float64) - w.astype(np.float64))
@@ -53,6 +53,12 @@ def _check_round_trip(w: np.ndarray, axis: int) -> None:
 @given(matrices, st.sampled_from([0, 1, -1]))
 def test_round_trip_within_half_a_step(w: np.ndarray, axis: int) -> None:
     _check_round_trip(w, axis)
+
+
+@settings(max_examples=40, deadline=None)
+@given(matrices, st.integers(1, QMAX))
+def test_fewer_levels_round_trip_within_half_a_step(w: np.ndarray, qmax: int) -> None:
+    _check_round_trip(w, 0, qmax)
 
 
 @settings(max_examples=40, deadline=None)

@@ -103,6 +103,14 @@ def fit_and_score(
     return result.model, canvas, curve
 
 
+def upsample(frames_u8: np.ndarray, width: int, height: int, mode: str) -> np.ndarray:
+    """Classic upsampling of T x H x W x 3 frames, the baseline CoordFlow's rendering faces."""
+    source = torch.as_tensor(frames_u8).permute(0, 3, 1, 2).float()
+    options = {"align_corners": False} if mode == "bilinear" else {}
+    scaled = F.interpolate(source, size=(height, width), mode=mode, **options)
+    return scaled.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+
+
 def describe(config: ModelConfig) -> dict:
     return {**config.to_dict(), "params": count_parameters(CoordFlow(config))}
 
@@ -125,12 +133,10 @@ def curve(seconds: float, preset: str, frames: int, every: float) -> None:
     model, canvas, points = fit_and_score(clip, config, seconds, every)
     truth_2x = read_video(bunny_path(), 0, frames, (320, 180)).frames_u8
     rendered_2x = render_all(model, canvas, 320, 180)
-    source = torch.as_tensor(clip).permute(0, 3, 1, 2).float()
-    bilinear = F.interpolate(source, size=(180, 320), mode="bilinear", align_corners=False)
-    bilinear_u8 = bilinear.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
     upsampling = {
         "coordflow_2x": psnr(truth_2x, rendered_2x),
-        "bilinear_2x": psnr(truth_2x, bilinear_u8),
+        "bilinear_2x": psnr(truth_2x, upsample(clip, 320, 180, "bilinear")),
+        "nearest_2x": psnr(truth_2x, upsample(clip, 320, 180, "nearest")),
     }
     ours, theirs = upsampling["coordflow_2x"], upsampling["bilinear_2x"]
     click.echo(f"2x: CoordFlow {ours:.2f} dB, bilinear {theirs:.2f} dB")
@@ -144,6 +150,52 @@ def curve(seconds: float, preset: str, frames: int, every: float) -> None:
             "final_psnr": points[-1]["psnr"],
             "upsampling_2x_vs_true_320x180": upsampling,
         },
+    )
+
+
+SWEEP = [
+    # (label, batch size, peak lr, model overrides)
+    ("paper lr", 8192, 5e-4, {}),
+    ("batch 8192", 8192, 5e-3, {}),
+    ("batch 4096", 4096, 1e-2, {}),
+    ("batch 2048", 2048, 1e-2, {}),
+    ("batch 2048, lr 2e-2", 2048, 2e-2, {}),
+    ("batch 2048, lr 5e-2", 2048, 5e-2, {}),
+    ("relu", 2048, 2e-2, {"activation": "relu"}),
+    ("silu", 2048, 2e-2, {"activation": "silu"}),
+    ("xy octaves 5", 2048, 2e-2, {"xy_octaves": 5}),
+    ("xy octaves 7", 2048, 2e-2, {"xy_octaves": 7}),
+]
+
+
+@main.command()
+@click.option("--seconds", default=60.0, show_default=True, help="Fitting time per run.")
+@click.option("--frames", default=32, show_default=True)
+def sweep(seconds: float, frames: int) -> None:
+    """Batch size, learning rate, activation and octaves on Bunny 160x90, xs preset, equal
+    fitting time: the evidence behind the defaults."""
+    clip = read_video(bunny_path(), 0, frames, (160, 90)).frames_u8
+    base = config_for_budget(PRESETS["xs"], 160, 90, frames)
+    rows = []
+    for label, batch, lr, overrides in SWEEP:
+        config = ModelConfig(**{**base.to_dict(), **overrides})
+        fit_config = FitConfig(epochs=None, seconds=seconds, batch_size=batch, lr=lr)
+        result = fit(clip, config, fit_config)
+        value = psnr(clip, render_all(result.model, result.canvas, 160, 90))
+        rows.append(
+            {
+                "label": label,
+                "batch_size": batch,
+                "lr": lr,
+                "overrides": overrides,
+                "epochs": round(result.epochs, 2),
+                "psnr": round(value, 3),
+            }
+        )
+        click.echo(f"{label:24s} {result.epochs:6.1f} epochs  {value:.2f} dB")
+    save(
+        f"fit_sweep_160x90x{frames}",
+        {"model": describe(base), "fit": {"seconds": seconds}, "rows": rows},
     )
 
 

@@ -1,0 +1,513 @@
+"""encode(), decode() and probe(): what the `cfv` command and Python users call.
+
+Inputs are paths or in-memory data (a uint8 array of frames, the bytes of a .cfv file), so a
+notebook needs no subprocess. File outputs are written under a temporary name and renamed when
+complete. Errors are :class:`nvcodec.errors.NvcodecError` subclasses with one-line messages.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from fractions import Fraction
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from nvcodec.atomic import atomic_output, atomic_pattern, check_output
+from nvcodec.bitstream import (
+    MAX_FRAMES,
+    CfvInfo,
+    decode_cfv,
+    encode_cfv,
+    parameter_count,
+    probe_cfv,
+    replace_metadata,
+)
+from nvcodec.container import MAX_CHUNK_LENGTH, SIGNATURE
+from nvcodec.errors import CfvError, FileError, SettingsError, VideoError
+from nvcodec.fit import FitConfig, FitProgress, fit, resolve_device
+from nvcodec.model import CoordFlow, ModelConfig
+from nvcodec.presets import PRESETS, config_for_budget, config_for_preset
+from nvcodec.ratecontrol import bpp_within_tolerance, choose_qmax, params_for_bpp
+from nvcodec.render import Canvas, psnr, render, resampled_frames
+from nvcodec.video import MAX_CLIP_BYTES, check_size, read_video, resize_frames, write_video
+
+DEFAULT_PRESET = "s"
+DEFAULT_EPOCHS = 20.0
+DEFAULT_FPS = Fraction(25)
+MAX_FILE_BYTES = 2 * MAX_CHUNK_LENGTH
+"""A .cfv file larger than this cannot hold a model within the format's bounds."""
+
+PathLike = str | os.PathLike
+
+
+def encoder_version() -> str:
+    try:
+        return f"nvcodec {version('nvcodec')}"
+    except PackageNotFoundError:
+        return "nvcodec"
+
+
+@dataclass(frozen=True)
+class EncodeSummary:
+    """What an encode produced; `psnr` is that of the decoded file against the input frames."""
+
+    output: str | None
+    width: int
+    height: int
+    frames: int
+    fps: Fraction
+    params: int
+    bytes: int
+    bpp: float
+    bits_per_weight: float
+    psnr: float
+    psnr_unquantized: float
+    psnr_per_frame: list[float]
+    qmax: int
+    epochs: float
+    fit_seconds: float
+    seconds: float
+    device: str
+    architecture: dict
+    warnings: list[str] = field(default_factory=list)
+    data: bytes = field(default=b"", repr=False)
+
+    def to_dict(self) -> dict:
+        """JSON-ready (the file's bytes left out; infinite PSNRs of exact fits as null)."""
+        out = {k: v for k, v in asdict(self).items() if k != "data"}
+        out["fps"] = f"{self.fps.numerator}/{self.fps.denominator}"
+        for key in ("psnr", "psnr_unquantized"):
+            out[key] = _finite_or_none(out[key])
+        out["psnr_per_frame"] = [_finite_or_none(v) for v in self.psnr_per_frame]
+        return out
+
+
+@dataclass(frozen=True)
+class DecodeProgress:
+    """What a decode progress callback receives after each frame."""
+
+    done: int
+    total: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class DecodeSummary:
+    """What a decode rendered; `frames_u8` holds the frames when no output path was given."""
+
+    output: str | None
+    width: int
+    height: int
+    frames: int
+    first_frame: int
+    fps: Fraction
+    seconds: float
+    device: str
+    frames_u8: np.ndarray | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict:
+        out = {k: v for k, v in asdict(self).items() if k != "frames_u8"}
+        out["fps"] = f"{self.fps.numerator}/{self.fps.denominator}"
+        return out
+
+
+# --- encode ---
+
+
+def encode(
+    input: PathLike | np.ndarray,
+    output: PathLike | None = None,
+    *,
+    fps: Fraction | float | str | None = None,
+    preset: str | None = None,
+    params: int | None = None,
+    bpp: float | None = None,
+    layers: int = 2,
+    epochs: float | None = None,
+    minutes: float | None = None,
+    frames: tuple[int | None, int | None] | None = None,
+    size: tuple[int, int] | None = None,
+    device: str = "auto",
+    seed: int = 0,
+    overwrite: bool = False,
+    on_progress: Callable[[FitProgress], None] | None = None,
+) -> EncodeSummary:
+    """Fit a CoordFlow to a video and store it as .cfv.
+
+    `input` is a path FFmpeg can read or a T x H x W x 3 uint8 array (at `fps`, default 25; for
+    a file, `fps` overrides its rate). The model size comes from one of `preset` (xs, s, m, l;
+    s when none is given), `params` or `bpp` (within 10%: the size is predicted, and refitted
+    once with the measured bits per weight if the file misses). `frames` = (start, stop) and
+    `size` = (width, height) select and resize the input. Effort is `epochs` and/or `minutes`
+    (20 epochs when neither is given). Without `output` the file is only returned, in
+    `summary.data`.
+    """
+    started = time.perf_counter()
+    if sum(x is not None for x in (preset, params, bpp)) > 1:
+        raise SettingsError("give only one of --preset, --params and --bpp")
+    _check_positive(params=params, bpp=bpp, epochs=epochs, minutes=minutes, layers=layers)
+    if output is not None:
+        check_output(output, overwrite)
+    frames_u8, clip_fps = _input_frames(input, fps, frames, size)
+    count, height, width = frames_u8.shape[:3]
+    fit_config = FitConfig(
+        epochs=epochs if epochs is not None or minutes is not None else DEFAULT_EPOCHS,
+        seconds=None if minutes is None else 60.0 * minutes,
+        seed=seed,
+        device=device,
+    )
+    if bpp is not None:
+        budget = params_for_bpp(bpp, width, height, count)
+    else:
+        budget = params if params is not None else PRESETS[_preset(preset)]
+    warnings: list[str] = []
+    encoded = _fit_and_store(frames_u8, clip_fps, budget, layers, fit_config, on_progress)
+    if bpp is not None and not bpp_within_tolerance(encoded.bpp, bpp):
+        # The bits a weight costs are only known after fitting: refit once at the measured rate.
+        budget = max(1, round(budget * bpp / encoded.bpp))
+        encoded = _fit_and_store(frames_u8, clip_fps, budget, layers, fit_config, on_progress)
+        if not bpp_within_tolerance(encoded.bpp, bpp):
+            warnings.append(
+                f"the file has {encoded.bpp:.4g} bpp, outside 10% of the {bpp:g} asked for"
+            )
+    settings = {
+        "preset": preset if params is None and bpp is None else None,
+        "params": params,
+        "bpp": bpp,
+        "layers": layers,
+        "epochs": epochs,
+        "minutes": minutes,
+        "frames": list(frames) if frames is not None else None,
+        "size": list(size) if size is not None else None,
+        "seed": seed,
+    }
+    metadata = {
+        "encoder": encoder_version(),
+        "settings": settings,
+        "psnr": _rounded(encoded.psnr),
+        "psnr_unquantized": _rounded(encoded.psnr_unquantized),
+        "qmax": encoded.qmax,
+        "epochs": round(encoded.epochs, 3),
+        "fit_seconds": round(encoded.fit_seconds, 3),
+        "device": encoded.device,
+    }
+    data = replace_metadata(encoded.data, metadata)
+    if output is not None:
+        with atomic_output(output, overwrite) as temporary:
+            temporary.write_bytes(data)
+    info = probe_cfv(data)
+    return EncodeSummary(
+        output=None if output is None else str(output),
+        width=width,
+        height=height,
+        frames=count,
+        fps=clip_fps,
+        params=info.params,
+        bytes=len(data),
+        bpp=info.bpp,
+        bits_per_weight=info.bits_per_weight,
+        psnr=encoded.psnr,
+        psnr_unquantized=encoded.psnr_unquantized,
+        psnr_per_frame=encoded.psnr_per_frame,
+        qmax=encoded.qmax,
+        epochs=encoded.epochs,
+        fit_seconds=encoded.fit_seconds,
+        seconds=time.perf_counter() - started,
+        device=encoded.device,
+        architecture=info.config.to_dict(),
+        warnings=warnings,
+        data=data,
+    )
+
+
+@dataclass(frozen=True)
+class _Encoded:
+    data: bytes
+    bpp: float
+    psnr: float
+    psnr_unquantized: float
+    psnr_per_frame: list[float]
+    qmax: int
+    epochs: float
+    fit_seconds: float
+    device: str
+
+
+def _fit_and_store(
+    frames_u8: np.ndarray,
+    fps: Fraction,
+    budget: int,
+    layers: int,
+    fit_config: FitConfig,
+    on_progress: Callable[[FitProgress], None] | None,
+) -> _Encoded:
+    """Fit a model of about `budget` parameters, quantize it, and measure the decoded file."""
+    count, height, width = frames_u8.shape[:3]
+    config = config_for_budget(budget, width, height, count, num_layers=layers)
+    smallest = parameter_count(config)
+    if smallest > budget:
+        raise SettingsError(f"{budget} parameters are too few; the smallest model has {smallest}")
+    result = fit(frames_u8, config, fit_config, fps, on_progress)
+    choice = choose_qmax(result.model, result.canvas, frames_u8)
+    data = encode_cfv(result.model, result.canvas, qmax=choice.qmax)
+    decoded = decode_cfv(data, device=next(result.model.parameters()).device)
+    per_frame, overall = _measure(decoded.model, result.canvas, frames_u8)
+    canvas = result.canvas
+    return _Encoded(
+        data=data,
+        bpp=8.0 * len(data) / (canvas.width * canvas.height * canvas.num_frames),
+        psnr=overall,
+        psnr_unquantized=_measure(result.model, canvas, frames_u8)[1],
+        psnr_per_frame=per_frame,
+        qmax=choice.qmax,
+        epochs=result.epochs,
+        fit_seconds=result.seconds,
+        device=result.device,
+    )
+
+
+def _measure(model: CoordFlow, canvas: Canvas, frames_u8: np.ndarray) -> tuple[list[float], float]:
+    """Per-frame PSNRs and the clip's PSNR (from the MSE over all frames) of a model's render."""
+    times = torch.arange(canvas.num_frames, dtype=torch.float64)
+    squared = 0.0
+    per_frame = []
+    for reference, rendered in zip(
+        frames_u8, render(model, canvas, canvas.width, canvas.height, times), strict=True
+    ):
+        per_frame.append(psnr(reference, rendered))
+        error = reference.astype(np.float64) - rendered
+        squared += float(np.mean(error * error))
+    mse = squared / canvas.num_frames
+    return per_frame, 10.0 * math.log10(255.0**2 / mse) if mse > 0 else math.inf
+
+
+def _input_frames(
+    input: PathLike | np.ndarray,
+    fps: Fraction | float | str | None,
+    frames: tuple[int | None, int | None] | None,
+    size: tuple[int, int] | None,
+) -> tuple[np.ndarray, Fraction]:
+    start, stop = frames if frames is not None else (None, None)
+    if isinstance(input, np.ndarray):
+        clip = input
+        if clip.ndim != 4 or clip.shape[-1] != 3 or clip.dtype != np.uint8 or not clip.size:
+            raise VideoError(f"expected T x H x W x 3 uint8 frames, got {clip.dtype} {clip.shape}")
+        clip = clip[_frame_slice(start, stop, len(clip))]
+        if size is not None and size != (clip.shape[2], clip.shape[1]):
+            clip = resize_frames(clip, size)
+        clip_fps = DEFAULT_FPS
+    else:
+        video = read_video(input, start or 0, stop, size)
+        clip, clip_fps = video.frames_u8, video.fps
+    if fps is not None:
+        clip_fps = parse_fps(fps)
+    if len(clip) > MAX_FRAMES:
+        raise VideoError(f"{len(clip)} frames are more than the {MAX_FRAMES} a .cfv file holds")
+    return np.ascontiguousarray(clip), clip_fps
+
+
+def _frame_slice(start: int | None, stop: int | None, count: int) -> slice:
+    """Frames [start, stop) of `count`, refusing ranges that select nothing."""
+    first = 0 if start is None else start
+    last = count if stop is None else stop
+    if not 0 <= first < min(last, count) or last < 0:
+        raise VideoError(
+            f"frame range {first}:{'' if stop is None else stop} selects no frames of 0:{count}"
+        )
+    return slice(first, min(last, count))
+
+
+# --- decode ---
+
+
+def decode(
+    input: PathLike | bytes,
+    output: PathLike | None = None,
+    *,
+    scale: float | None = None,
+    size: tuple[int, int] | None = None,
+    fps: Fraction | float | str | None = None,
+    frames: tuple[int | None, int | None] | None = None,
+    lossless: bool = False,
+    device: str = "auto",
+    overwrite: bool = False,
+    on_progress: Callable[[DecodeProgress], None] | None = None,
+) -> DecodeSummary:
+    """Render a .cfv file (a path or its bytes) at any size, frame rate and frame range.
+
+    `scale` or `size` = (width, height) set the resolution (native by default); `fps` the
+    frame rate over the clip's duration; `frames` = (start, stop) picks output frames, and only
+    those are rendered. The output's suffix picks the format (.mp4, .mkv, .y4m, or a PNG
+    pattern such as `frames/%05d.png`); without `output` the frames are returned in
+    `summary.frames_u8`.
+    """
+    started = time.perf_counter()
+    if scale is not None and size is not None:
+        raise SettingsError("give --scale or --size, not both")
+    data = _read_cfv(input)
+    torch_device = resolve_device(device)
+    decoded = decode_cfv(data, device=torch_device)
+    canvas = decoded.canvas
+    width, height = _output_size(canvas, scale, size)
+    out_fps = canvas.fps if fps is None else parse_fps(fps)
+    available = _frame_count(canvas, out_fps)
+    if available > MAX_FRAMES:
+        raise SettingsError(f"{out_fps} fps gives {available} frames, more than {MAX_FRAMES}")
+    wanted = _frame_slice(*(frames or (None, None)), available)
+    source_frames = resampled_frames(canvas, out_fps)[wanted]
+    count = len(source_frames)
+    rendered = _with_progress(
+        render(decoded.model, canvas, width, height, source_frames), count, on_progress
+    )
+    frames_u8 = None
+    if output is None:
+        if count * width * height * 3 > MAX_CLIP_BYTES:
+            raise SettingsError("the frames asked for are too large to return; give an output")
+        frames_u8 = np.stack(list(rendered))
+    else:
+        _write_frames(str(output), rendered, wanted.start, count, out_fps, lossless, overwrite)
+    return DecodeSummary(
+        output=None if output is None else str(output),
+        width=width,
+        height=height,
+        frames=count,
+        first_frame=wanted.start,
+        fps=out_fps,
+        seconds=time.perf_counter() - started,
+        device=str(torch_device),
+        frames_u8=frames_u8,
+    )
+
+
+def _output_size(
+    canvas: Canvas, scale: float | None, size: tuple[int, int] | None
+) -> tuple[int, int]:
+    if size is not None:
+        width, height = size
+    elif scale is not None:
+        if not (scale > 0 and math.isfinite(scale)):
+            raise SettingsError(f"scale {scale} must be a positive number")
+        width = max(1, round(canvas.width * scale))
+        height = max(1, round(canvas.height * scale))
+    else:
+        width, height = canvas.width, canvas.height
+    check_size(width, height)
+    return width, height
+
+
+def _frame_count(canvas: Canvas, fps: Fraction) -> int:
+    """How many frames `resampled_frames` gives at `fps` (computed without building them)."""
+    return math.ceil(canvas.num_frames * fps / canvas.fps)
+
+
+def _with_progress(
+    frames: Iterator[np.ndarray],
+    total: int,
+    on_progress: Callable[[DecodeProgress], None] | None,
+) -> Iterator[np.ndarray]:
+    started = time.perf_counter()
+    for done, frame in enumerate(frames, start=1):
+        yield frame
+        if on_progress is not None:
+            on_progress(DecodeProgress(done, total, time.perf_counter() - started))
+
+
+def _write_frames(
+    output: str,
+    frames: Iterator[np.ndarray],
+    first: int,
+    count: int,
+    fps: Fraction,
+    lossless: bool,
+    overwrite: bool,
+) -> None:
+    """Write the frames; PNG files are numbered by their output frame number from `first`."""
+    if "%" in Path(output).name:
+        with atomic_pattern(output, first, count, overwrite) as temporary:
+            write_video(temporary, frames, fps, lossless)
+    else:
+        with atomic_output(output, overwrite) as temporary:
+            write_video(temporary, frames, fps, lossless)
+
+
+# --- probe and shared helpers ---
+
+
+def probe(input: PathLike | bytes) -> CfvInfo:
+    """Describe a .cfv file (a path or its bytes): header, architecture, sizes, metadata."""
+    return probe_cfv(_read_cfv(input))
+
+
+def _read_cfv(input: PathLike | bytes) -> bytes:
+    if isinstance(input, bytes | bytearray | memoryview):
+        return bytes(input)
+    path = Path(input)
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(len(SIGNATURE))
+            if head != SIGNATURE[: len(head)] or len(head) < len(SIGNATURE):
+                probe_cfv(head)  # raises the signature's own error
+            if path.stat().st_size > MAX_FILE_BYTES:
+                raise CfvError(f"{path}: too large for a .cfv file")
+            return head + handle.read()
+    except FileNotFoundError:
+        raise FileError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise FileError(f"{path}: is a directory") from None
+    except OSError as exc:
+        raise FileError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def parse_fps(fps: Fraction | float | str) -> Fraction:
+    """A positive frame rate from a Fraction, a number, or text such as "30000/1001"."""
+    try:
+        # Through its shortest text a float such as 29.97 becomes 2997/100, not a binary fraction.
+        value = Fraction(repr(fps) if isinstance(fps, float) else fps)
+    except (ValueError, ZeroDivisionError, TypeError):
+        raise SettingsError(
+            f"frame rate {fps!r} is not a number or a ratio like 30000/1001"
+        ) from None
+    value = value.limit_denominator(2**32 - 1)
+    if value <= 0 or value.numerator >= 2**32:
+        raise SettingsError(f"frame rate {fps} must be positive and below 2^32")
+    return value
+
+
+def _preset(name: str | None) -> str:
+    name = DEFAULT_PRESET if name is None else name
+    if name not in PRESETS:
+        raise SettingsError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    return name
+
+
+def _check_positive(**values: float | None) -> None:
+    for name, value in values.items():
+        if value is not None and not value > 0:
+            raise SettingsError(f"{name} must be positive, got {value}")
+
+
+def _rounded(value: float) -> float | None:
+    """A PSNR for the file's metadata: 4 decimals are plenty, and JSON has no infinity."""
+    return round(value, 4) if math.isfinite(value) else None
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+__all__ = [
+    "DecodeProgress",
+    "DecodeSummary",
+    "EncodeSummary",
+    "config_for_preset",
+    "decode",
+    "encode",
+    "probe",
+]

@@ -1,0 +1,496 @@
+"""The .cfv file: a fitted CoordFlow and its canvas as container chunks (spec/cfv.md).
+
+Chunks, in this order: ``HEAD`` (canvas and colour description), ``ARCH`` (the ModelConfig),
+``FLOW`` (the flow networks as float16), ``COLR`` (the colour networks as range-coded int8
+with float16 scales), then optional ancillary chunks such as ``meta`` (UTF-8 JSON).
+
+Every number read from a file is bounded before it sizes an allocation, and every defect is
+reported as :class:`CfvError` (or :class:`CfvVersionError` for a file from a newer major
+version).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+import torch
+
+from nvcodec.container import (
+    ByteReader,
+    ByteWriter,
+    file_version,
+    is_critical,
+    read_container,
+    write_container,
+)
+from nvcodec.entropy import decode_tensors, encode_tensors, read_model
+from nvcodec.errors import CfvError
+from nvcodec.model import CoordFlow, ModelConfig, StackedMLP, encoding_size
+from nvcodec.quantize import QMAX, dequantize, quantize_per_channel
+from nvcodec.render import Canvas
+
+HEAD = b"HEAD"
+ARCH = b"ARCH"
+FLOW = b"FLOW"
+COLR = b"COLR"
+META = b"meta"
+CRITICAL_ORDER = (HEAD, ARCH, FLOW, COLR)
+
+MAX_SIDE = 16384
+MAX_FRAMES = 2**20
+MAX_PARAMS = 2**25
+"""Caps a hostile architecture chunk at 128 MiB of float32 weights."""
+MAX_LAYERS = 8
+MAX_WIDTH = 4096
+MAX_DEPTH = 16
+MAX_OCTAVES = 16
+ACTIVATIONS = ("gelu", "silu", "relu")
+"""Activation names by their code in the architecture chunk."""
+
+# ITU-T H.273 code points of what the model's RGB means: sRGB on BT.709 primaries, full range.
+COLOUR_PRIMARIES_BT709 = 1
+TRANSFER_SRGB = 13
+MATRIX_IDENTITY = 0
+FULL_RANGE = 1
+
+FLOW_DTYPE = "<f2"
+SCALE_DTYPE = "<f2"
+
+
+@dataclass(frozen=True)
+class CfvInfo:
+    """What a .cfv file says about itself, read without range decoding the weights."""
+
+    version: tuple[int, int]
+    min_reader_major: int
+    canvas: Canvas
+    colour: dict[str, int]
+    config: ModelConfig
+    params: int
+    bytes: int
+    chunk_bytes: dict[str, int]
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def bpp(self) -> float:
+        """Bits per pixel of the whole file over every pixel of every frame."""
+        canvas = self.canvas
+        return 8.0 * self.bytes / (canvas.width * canvas.height * canvas.num_frames)
+
+    @property
+    def bits_per_weight(self) -> float:
+        """Bits of the whole file per model parameter."""
+        return 8.0 * self.bytes / self.params
+
+    def to_dict(self) -> dict:
+        """A JSON-ready summary, the shape `cfv info --json` prints."""
+        canvas = self.canvas
+        return {
+            "width": canvas.width,
+            "height": canvas.height,
+            "frames": canvas.num_frames,
+            "fps": f"{canvas.fps.numerator}/{canvas.fps.denominator}",
+            "duration": float(canvas.num_frames / canvas.fps),
+            "params": self.params,
+            "bytes": self.bytes,
+            "bpp": self.bpp,
+            "bits_per_weight": self.bits_per_weight,
+            "version": f"{self.version[0]}.{self.version[1]}",
+            "min_reader_version": self.min_reader_major,
+            "colour": self.colour,
+            "architecture": self.config.to_dict(),
+            "chunks": self.chunk_bytes,
+            "metadata": self.metadata,
+        }
+
+
+@dataclass(frozen=True)
+class DecodedCfv:
+    """A decoded file: the model (eval mode, dequantized weights) and the file's description."""
+
+    model: CoordFlow
+    info: CfvInfo
+
+    @property
+    def canvas(self) -> Canvas:
+        return self.info.canvas
+
+
+@dataclass(frozen=True)
+class StoredWeights:
+    """The weights exactly as a file holds them: float16 flow tensors in FLOW order, int8
+    colour codes and their float16 scales (as float32) in COLR order."""
+
+    flow: list[np.ndarray]
+    codes: list[np.ndarray]
+    scales: list[np.ndarray]
+
+
+# --- Tensor order and counts, from the architecture alone. ---
+
+
+def _mlp_sizes(config: ModelConfig) -> tuple[list[int], list[int]]:
+    """Layer sizes of the flow net and of the colour net (as CoordFlow builds them)."""
+    flow_in = encoding_size(config.flow_octaves, 1)
+    flow = [flow_in] + [config.flow_width] * config.flow_depth + [4]
+    colour = [config.colour_in] + [config.colour_width] * config.colour_depth + [4]
+    return flow, colour
+
+
+def _linears(sizes: list[int]) -> list[tuple[int, int]]:
+    """(out, in) of each linear map of an MLP with these layer sizes."""
+    return [(fan_out, fan_in) for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True)]
+
+
+def parameter_count(config: ModelConfig) -> int:
+    """Parameters of a CoordFlow of this configuration, computed without building it."""
+    flow, colour = _mlp_sizes(config)
+    per_layer = sum(o * (i + 1) for o, i in _linears(colour))
+    if config.use_flow:
+        per_layer += sum(o * (i + 1) for o, i in _linears(flow))
+    return config.num_layers * per_layer
+
+
+def colour_tensor_shapes(config: ModelConfig) -> Iterator[tuple[int, ...]]:
+    """Shapes of the coded colour tensors in COLR order: for each layer, for each linear map,
+    its weight [out, in] then its bias [out]."""
+    _, colour = _mlp_sizes(config)
+    for _ in range(config.num_layers):
+        for fan_out, fan_in in _linears(colour):
+            yield (fan_out, fan_in)
+            yield (fan_out,)
+
+
+def _flow_tensor_shapes(config: ModelConfig) -> Iterator[tuple[int, ...]]:
+    """Shapes of the flow tensors in FLOW order (none without a flow): for each linear map,
+    the stacked weights [layers, out, in] then the stacked biases [layers, out]."""
+    if not config.use_flow:
+        return
+    flow, _ = _mlp_sizes(config)
+    for fan_out, fan_in in _linears(flow):
+        yield (config.num_layers, fan_out, fan_in)
+        yield (config.num_layers, fan_out)
+
+
+# --- Model <-> stored weights. ---
+
+
+def _stacked_tensors(mlp: StackedMLP) -> Iterator[torch.Tensor]:
+    """Weights [layers, out, in] and biases [layers, out] of each linear map, in file order."""
+    for weight, bias in zip(mlp.weights, mlp.biases, strict=True):
+        yield weight.detach()
+        yield bias.detach().squeeze(1)
+
+
+def stored_weights(model: CoordFlow, qmax: int = QMAX) -> StoredWeights:
+    """Quantize a model the way the file stores it, the colour nets to codes in -qmax..qmax."""
+    flow = []
+    if model.flow is not None:
+        for tensor in _stacked_tensors(model.flow):
+            values = tensor.float().cpu().numpy()
+            if not np.all(np.abs(values) <= np.finfo(np.float16).max):
+                raise ValueError("flow network weights must be finite and fit float16")
+            flow.append(values.astype(np.float16))
+    codes, scales = [], []
+    colour = list(_stacked_tensors(model.colour))
+    for layer in range(model.config.num_layers):
+        for tensor in colour:
+            q, s = quantize_per_channel(tensor[layer].float().cpu().numpy(), 0, qmax)
+            codes.append(q)
+            scales.append(s)
+    return StoredWeights(flow, codes, scales)
+
+
+def build_model(
+    config: ModelConfig, weights: StoredWeights, device: str | torch.device = "cpu"
+) -> CoordFlow:
+    """A CoordFlow in eval mode holding exactly the stored weights, dequantized."""
+    # Built on the meta device: no random initialisation to pay for or to disturb torch's RNG.
+    with torch.device("meta"):
+        model = CoordFlow(config)
+    model = model.to_empty(device=device).eval()
+    if model.flow is not None:
+        flow = iter(weights.flow)
+        for weight, bias in zip(model.flow.weights, model.flow.biases, strict=True):
+            _assign(weight, next(flow).astype(np.float32))
+            _assign(bias, next(flow).astype(np.float32)[:, None, :])
+    colour = iter(zip(weights.codes, weights.scales, strict=True))
+    for layer in range(config.num_layers):
+        for weight, bias in zip(model.colour.weights, model.colour.biases, strict=True):
+            _assign(weight[layer], dequantize(*next(colour), axis=0))
+            _assign(bias[layer, 0], dequantize(*next(colour), axis=0))
+    return model
+
+
+def _assign(target: torch.Tensor, values: np.ndarray) -> None:
+    with torch.no_grad():
+        target.copy_(torch.from_numpy(np.ascontiguousarray(values)))
+
+
+def quantized_model(model: CoordFlow, qmax: int = QMAX) -> CoordFlow:
+    """A copy of `model` with exactly the weights a decoder of its .cfv file rebuilds."""
+    device = next(model.parameters()).device
+    return build_model(model.config, stored_weights(model, qmax), device)
+
+
+# --- Encoding. ---
+
+
+def encode_cfv(
+    model: CoordFlow, canvas: Canvas, metadata: dict | None = None, qmax: int = QMAX
+) -> bytes:
+    """The .cfv file of a fitted model; `metadata` (JSON-serialisable) goes to a `meta` chunk.
+
+    `qmax` is the largest colour code: 127 uses the whole int8 range, smaller values a coarser
+    quantization step that costs fewer bits (see nvcodec.ratecontrol).
+    """
+    try:
+        _check_canvas(canvas.width, canvas.height, canvas.num_frames, Fraction(canvas.fps))
+        _check_config(model.config)
+    except CfvError as exc:
+        raise ValueError(f"cannot store this model: {exc}") from None
+    weights = stored_weights(model, qmax)
+    chunks = [
+        (HEAD, _head_payload(canvas)),
+        (ARCH, _arch_payload(model.config)),
+        (FLOW, _flow_payload(weights.flow)),
+        (COLR, _colour_payload(weights)),
+    ]
+    if metadata is not None:
+        chunks.append((META, _meta_payload(metadata)))
+    return write_container(chunks)
+
+
+def replace_metadata(data: bytes, metadata: dict) -> bytes:
+    """The same file with its `meta` chunk replaced; the critical chunks stay byte-identical."""
+    chunks = [(t, p) for t, p in read_container(data, set(CRITICAL_ORDER)) if t != META]
+    return write_container([*chunks, (META, _meta_payload(metadata))])
+
+
+def _head_payload(canvas: Canvas) -> bytes:
+    w = ByteWriter()
+    fps = Fraction(canvas.fps)
+    for value in (canvas.width, canvas.height, canvas.num_frames, fps.numerator, fps.denominator):
+        w.u32(value)
+    for value in (COLOUR_PRIMARIES_BT709, TRANSFER_SRGB, MATRIX_IDENTITY, FULL_RANGE):
+        w.u8(value)
+    return w.getvalue()
+
+
+def _arch_payload(config: ModelConfig) -> bytes:
+    w = ByteWriter()
+    w.u8(config.num_layers)
+    w.u16(config.colour_width)
+    w.u8(config.colour_depth)
+    w.u8(config.xy_octaves)
+    w.u8(config.t_octaves)
+    w.u8(int(config.use_flow))
+    w.u16(config.flow_width)
+    w.u8(config.flow_depth)
+    w.u8(config.flow_octaves)
+    w.u8(ACTIVATIONS.index(config.activation))
+    return w.getvalue()
+
+
+def _flow_payload(flow: list[np.ndarray]) -> bytes:
+    w = ByteWriter()
+    for tensor in flow:
+        w.array(tensor, FLOW_DTYPE)
+    return w.getvalue()
+
+
+def _colour_payload(weights: StoredWeights) -> bytes:
+    headers, payload = encode_tensors(weights.codes)
+    w = ByteWriter()
+    for scales, header in zip(weights.scales, headers, strict=True):
+        w.array(scales, SCALE_DTYPE)
+        w.raw(header)
+    w.raw(payload)
+    return w.getvalue()
+
+
+def _meta_payload(metadata: dict) -> bytes:
+    return json.dumps(metadata, sort_keys=True, allow_nan=False, ensure_ascii=False).encode()
+
+
+# --- Decoding. ---
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    info: CfvInfo
+    flow: list[np.ndarray]
+    scales: list[np.ndarray]
+    headers: list[bytes]
+    payload: bytes
+
+
+def probe_cfv(data: bytes) -> CfvInfo:
+    """Check a whole file (CRCs, bounds, sizes) and describe it, without range decoding."""
+    return _parse(data).info
+
+
+def decode_cfv(data: bytes, device: str | torch.device = "cpu") -> DecodedCfv:
+    """Rebuild the model of a .cfv file; raises CfvError or CfvVersionError for bad files."""
+    parsed = _parse(data)
+    config = parsed.info.config
+    codes = decode_tensors(parsed.headers, list(colour_tensor_shapes(config)), parsed.payload)
+    weights = StoredWeights(parsed.flow, codes, parsed.scales)
+    return DecodedCfv(build_model(config, weights, device), parsed.info)
+
+
+def _parse(data: bytes) -> _Parsed:
+    data = bytes(data)
+    chunks = read_container(data, set(CRITICAL_ORDER))
+    critical = [chunk_type for chunk_type, _ in chunks if is_critical(chunk_type)]
+    if tuple(critical) != CRITICAL_ORDER:
+        found = ", ".join(t.decode() for t in critical) or "none"
+        raise CfvError(f"critical chunks must be HEAD, ARCH, FLOW, COLR once each; found {found}")
+    payloads = dict(chunks[::-1])  # the first of repeated ancillary chunks wins
+    canvas, colour = _read_head(payloads[HEAD])
+    config = _read_arch(payloads[ARCH])
+    flow = _read_flow(payloads[FLOW], config)
+    scales, headers, payload = _read_colour(payloads[COLR], config)
+    major, minor, min_reader = file_version(data)
+    chunk_bytes: dict[str, int] = {}
+    for chunk_type, payload_bytes in chunks:
+        name = chunk_type.decode()
+        chunk_bytes[name] = chunk_bytes.get(name, 0) + len(payload_bytes)
+    info = CfvInfo(
+        version=(major, minor),
+        min_reader_major=min_reader,
+        canvas=canvas,
+        colour=colour,
+        config=config,
+        params=parameter_count(config),
+        bytes=len(data),
+        chunk_bytes=chunk_bytes,
+        metadata=_read_meta(payloads.get(META)),
+    )
+    return _Parsed(info, flow, scales, headers, payload)
+
+
+def _check_canvas(width: int, height: int, frames: int, fps: Fraction) -> None:
+    if not (1 <= width <= MAX_SIDE and 1 <= height <= MAX_SIDE):
+        raise CfvError(f"frame size {width}x{height} is outside 1..{MAX_SIDE}")
+    if not 1 <= frames <= MAX_FRAMES:
+        raise CfvError(f"frame count {frames} is outside 1..{MAX_FRAMES}")
+    if fps <= 0:
+        raise CfvError(f"frame rate {fps} is not positive")
+
+
+def _read_head(payload: bytes) -> tuple[Canvas, dict[str, int]]:
+    r = ByteReader(payload)
+    width, height, frames = r.u32("width"), r.u32("height"), r.u32("frame count")
+    num, den = r.u32("frame rate numerator"), r.u32("frame rate denominator")
+    if num == 0 or den == 0:
+        raise CfvError(f"frame rate {num}/{den} must have a non-zero numerator and denominator")
+    colour = {
+        "colour_primaries": r.u8("colour primaries"),
+        "transfer_characteristics": r.u8("transfer characteristics"),
+        "matrix_coefficients": r.u8("matrix coefficients"),
+        "full_range": r.u8("full-range flag"),
+    }
+    r.expect_end("the HEAD chunk")
+    if colour["full_range"] > 1:
+        raise CfvError(f"full-range flag {colour['full_range']} is not 0 or 1")
+    _check_canvas(width, height, frames, Fraction(num, den))
+    return Canvas(width, height, frames, Fraction(num, den)), colour
+
+
+def _check_config(config: ModelConfig) -> None:
+    _check_arch_fields(config.to_dict())
+    if config.activation not in ACTIVATIONS:
+        raise CfvError(f"activation {config.activation!r} cannot be stored")
+    params = parameter_count(config)
+    if params > MAX_PARAMS:
+        raise CfvError(f"the model has {params} parameters, more than the {MAX_PARAMS} allowed")
+
+
+def _check_arch_fields(fields: dict) -> None:
+    limits = {
+        "num_layers": (1, MAX_LAYERS),
+        "colour_width": (1, MAX_WIDTH),
+        "colour_depth": (1, MAX_DEPTH),
+        "xy_octaves": (0, MAX_OCTAVES),
+        "t_octaves": (0, MAX_OCTAVES),
+        "flow_width": (1, MAX_WIDTH),
+        "flow_depth": (1, MAX_DEPTH),
+        "flow_octaves": (0, MAX_OCTAVES),
+    }
+    for name, (low, high) in limits.items():
+        if not low <= fields[name] <= high:
+            raise CfvError(f"{name} {fields[name]} is outside {low}..{high}")
+
+
+def _read_arch(payload: bytes) -> ModelConfig:
+    r = ByteReader(payload)
+    fields = {
+        "num_layers": r.u8("layer count"),
+        "colour_width": r.u16("colour width"),
+        "colour_depth": r.u8("colour depth"),
+        "xy_octaves": r.u8("xy octaves"),
+        "t_octaves": r.u8("t octaves"),
+        "use_flow": r.u8("flow flag"),
+        "flow_width": r.u16("flow width"),
+        "flow_depth": r.u8("flow depth"),
+        "flow_octaves": r.u8("flow octaves"),
+    }
+    activation = r.u8("activation code")
+    r.expect_end("the ARCH chunk")
+    if fields["use_flow"] > 1:
+        raise CfvError(f"flow flag {fields['use_flow']} is not 0 or 1")
+    if activation >= len(ACTIVATIONS):
+        raise CfvError(f"unknown activation code {activation}")
+    # Bounded before ModelConfig sees them, so its own checks can never fire.
+    _check_arch_fields(fields)
+    config = ModelConfig(
+        **{**fields, "use_flow": bool(fields["use_flow"])}, activation=ACTIVATIONS[activation]
+    )
+    _check_config(config)
+    return config
+
+
+def _read_flow(payload: bytes, config: ModelConfig) -> list[np.ndarray]:
+    r = ByteReader(payload)
+    tensors = []
+    for shape in _flow_tensor_shapes(config):
+        values = r.array(FLOW_DTYPE, math.prod(shape), "FLOW tensor").reshape(shape)
+        if not np.all(np.isfinite(values)):
+            raise CfvError("the FLOW chunk holds a value that is not finite")
+        tensors.append(values)
+    r.expect_end("the flow tensors")
+    return tensors
+
+
+def _read_colour(
+    payload: bytes, config: ModelConfig
+) -> tuple[list[np.ndarray], list[bytes], bytes]:
+    r = ByteReader(payload)
+    scales, headers = [], []
+    for shape in colour_tensor_shapes(config):
+        channel_scales = r.array(SCALE_DTYPE, shape[0] if len(shape) > 1 else 1, "COLR scales")
+        if not np.all(np.isfinite(channel_scales) & (channel_scales >= 0)):
+            raise CfvError("the COLR chunk holds a scale that is negative or not finite")
+        scales.append(channel_scales.astype(np.float32))
+        headers.append(read_model(r).to_bytes())
+    coded = r.raw(r.remaining, "COLR payload")
+    if len(coded) % 4:
+        raise CfvError(f"range-coded payload of {len(coded)} bytes is not whole 32-bit words")
+    return scales, headers, coded
+
+
+def _read_meta(payload: bytes | None) -> dict:
+    """The metadata object; an unreadable one is ignored, as ancillary data may be."""
+    if payload is None:
+        return {}
+    try:
+        metadata = json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return {}
+    return metadata if isinstance(metadata, dict) else {}

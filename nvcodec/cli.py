@@ -1,0 +1,380 @@
+"""The `cfv` command: encode a video to .cfv, decode it at any size and frame rate, describe it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import click
+
+from nvcodec import api
+from nvcodec.bitstream import CfvInfo
+from nvcodec.errors import CfvError, CfvVersionError, NvcodecError, SettingsError
+from nvcodec.fit import FitProgress
+from nvcodec.presets import PRESETS
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_CORRUPT = 3
+EXIT_VERSION = 4
+EXIT_INTERRUPTED = 130
+
+HELP = """CoordFlow neural video codec: fit a network to a video, store it as a small .cfv file,
+and render that file at any resolution and frame rate.
+
+\b
+  cfv encode input.mp4 out.cfv        fit and store (see cfv encode --help)
+  cfv decode --scale 2 out.cfv        render to out.mp4 at twice the size
+  cfv info out.cfv                    describe a .cfv file
+
+\b
+Exit codes:
+  0    success
+  1    error: missing or unreadable input, not a video, impossible size or
+       range, no CUDA device for --device cuda, output exists without -y
+  2    usage error: unknown, malformed or conflicting options
+  3    corrupt or truncated .cfv file
+  4    the .cfv file needs a newer version of cfv
+  130  interrupted (Ctrl-C); no partial output is left behind
+"""
+
+
+# click 8.2+ raises this for a bare `cfv`; its message is the help text, not one line.
+NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
+class CfvGroup(click.Group):
+    """Maps every failure to one line on stderr and its documented exit code."""
+
+    def main(self, *args, **kwargs):  # type: ignore[override]
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except click.exceptions.Abort:
+            click.echo("cfv: interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except NO_ARGS_IS_HELP as exc:
+            click.echo(exc.format_message(), err=True)
+            sys.exit(EXIT_USAGE)
+        except click.UsageError as exc:
+            command = f"{exc.ctx.command_path} --help" if exc.ctx else "cfv --help"
+            click.echo(f"cfv: {exc.format_message()} (see {command})", err=True)
+            sys.exit(EXIT_USAGE)
+        except click.ClickException as exc:
+            click.echo(f"cfv: {exc.format_message()}", err=True)
+            sys.exit(EXIT_ERROR)
+        except CfvVersionError as exc:
+            click.echo(f"cfv: {exc}", err=True)
+            sys.exit(EXIT_VERSION)
+        except CfvError as exc:
+            click.echo(f"cfv: corrupt .cfv file: {exc}", err=True)
+            sys.exit(EXIT_CORRUPT)
+        except SettingsError as exc:
+            click.echo(f"cfv: {exc}", err=True)
+            sys.exit(EXIT_USAGE)
+        except NvcodecError as exc:
+            click.echo(f"cfv: {exc}", err=True)
+            sys.exit(EXIT_ERROR)
+        except OSError as exc:
+            click.echo(f"cfv: {exc.filename or ''}: {exc.strerror or exc}", err=True)
+            sys.exit(EXIT_ERROR)
+        sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+class FrameRange(click.ParamType):
+    """A:B (frames A to B-1, numbered from 0), A: (to the end), :B, or a single frame N."""
+
+    name = "A:B"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        text = str(value).strip()
+        start, sep, stop = text.partition(":")
+        try:
+            first = int(start) if start else None
+            last = int(stop) if stop else None
+        except ValueError:
+            self.fail(f"{value!r} is not a frame range like 10:50", param, ctx)
+        if not sep:
+            last = None if first is None else first + 1
+        if (first is not None and first < 0) or (last is not None and last < 0):
+            self.fail(f"{value!r}: frame numbers start at 0", param, ctx)
+        return first, last
+
+
+class FrameSize(click.ParamType):
+    """WxH in pixels, such as 1280x720."""
+
+    name = "WxH"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        width, sep, height = str(value).lower().partition("x")
+        if not (sep and width.isdigit() and height.isdigit()):
+            self.fail(f"{value!r} is not a size like 1280x720", param, ctx)
+        return int(width), int(height)
+
+
+class FrameRate(click.ParamType):
+    """A frame rate: a number (25, 29.97) or a ratio (30000/1001)."""
+
+    name = "FPS"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, Fraction):
+            return value
+        try:
+            return api.parse_fps(str(value))
+        except SettingsError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+DEVICE = click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda"]),
+    default="auto",
+    show_default=True,
+    help="Where to compute; auto takes CUDA when present.",
+)
+OVERWRITE = click.option("-y", "--overwrite", is_flag=True, help="Overwrite existing outputs.")
+QUIET = click.option("-q", "--quiet", is_flag=True, help="No progress and no summary.")
+JSON = click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
+
+
+@click.group(cls=CfvGroup, help=HELP, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="nvcodec", prog_name="cfv")
+def cli() -> None:
+    pass
+
+
+@cli.command()
+@click.argument("input")
+@click.argument("output")
+@click.option("--preset", type=click.Choice(list(PRESETS)), help="Model size (default s).")
+@click.option("--params", type=click.IntRange(min=1), help="Model size as a parameter budget.")
+@click.option(
+    "--bpp",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Model size for a file of X bits per pixel (within 10%).",
+)
+@click.option("--layers", type=click.IntRange(1, 8), default=2, show_default=True)
+@click.option("--epochs", type=click.FloatRange(min=0, min_open=True), help="Effort in epochs.")
+@click.option(
+    "--minutes", type=click.FloatRange(min=0, min_open=True), help="Effort as wall-clock time."
+)
+@click.option("--frames", type=FrameRange(), help="Encode frames A to B-1 only.")
+@click.option("-s", "--size", type=FrameSize(), help="Resize to WxH before fitting.")
+@click.option("-r", "--fps", type=FrameRate(), help="Override the input's frame rate.")
+@DEVICE
+@click.option("--seed", type=int, default=0, show_default=True)
+@OVERWRITE
+@QUIET
+@JSON
+def encode(
+    input,
+    output,
+    preset,
+    params,
+    bpp,
+    layers,
+    epochs,
+    minutes,
+    frames,
+    size,
+    fps,
+    device,
+    seed,
+    overwrite,
+    quiet,
+    as_json,
+) -> None:
+    """Fit INPUT (any video FFmpeg reads) and store it as OUTPUT (.cfv).
+
+    The model size is --preset (xs, s, m, l; s by default), --params or --bpp; the effort is
+    --epochs and/or --minutes (20 epochs by default). With --bpp the size is predicted from a
+    typical 6 bits per parameter; a file that misses 10% of the target is refitted once at the
+    measured rate, then a warning is printed if it still misses.
+    """
+    progress = ProgressLine(enabled=not quiet)
+    try:
+        summary = api.encode(
+            input,
+            output,
+            fps=fps,
+            preset=preset,
+            params=params,
+            bpp=bpp,
+            layers=layers,
+            epochs=epochs,
+            minutes=minutes,
+            frames=frames,
+            size=size,
+            device=device,
+            seed=seed,
+            overwrite=overwrite,
+            on_progress=progress.fit,
+        )
+    finally:
+        progress.close()
+    for warning in summary.warnings:
+        click.echo(f"cfv: warning: {warning}", err=True)
+    if as_json:
+        click.echo(json.dumps(summary.to_dict(), indent=2))
+    elif not quiet:
+        click.echo(_encode_report(summary))
+
+
+@cli.command()
+@click.argument("input")
+@click.option("-o", "--output", help="Output file or PNG pattern [default: INPUT with .mp4].")
+@click.option(
+    "--scale", type=click.FloatRange(min=0, min_open=True), help="Resolution as a factor."
+)
+@click.option("-s", "--size", type=FrameSize(), help="Resolution as WxH.")
+@click.option("-r", "--fps", type=FrameRate(), help="Frame rate, e.g. 60 or 30000/1001.")
+@click.option("--frames", type=FrameRange(), help="Render output frames A to B-1 only.")
+@click.option("--lossless", is_flag=True, help="Lossless RGB H.264 for .mp4 outputs.")
+@DEVICE
+@OVERWRITE
+@QUIET
+@JSON
+def decode(
+    input, output, scale, size, fps, frames, lossless, device, overwrite, quiet, as_json
+) -> None:
+    """Render INPUT (.cfv) to a video at any resolution and frame rate.
+
+    The output's suffix picks the format: .mp4 (H.264; --lossless for exact RGB), .mkv (FFV1,
+    lossless), .y4m (raw 4:4:4), or a PNG pattern such as frames/%05d.png.
+    """
+    output = output or str(Path(input).with_suffix(".mp4"))
+    progress = ProgressLine(enabled=not quiet)
+    try:
+        summary = api.decode(
+            input,
+            output,
+            scale=scale,
+            size=size,
+            fps=fps,
+            frames=frames,
+            lossless=lossless,
+            device=device,
+            overwrite=overwrite,
+            on_progress=progress.frames,
+        )
+    finally:
+        progress.close()
+    if as_json:
+        click.echo(json.dumps(summary.to_dict(), indent=2))
+    elif not quiet:
+        last = summary.first_frame + summary.frames
+        click.echo(
+            f"{summary.output}: {summary.width}x{summary.height}, {summary.frames} frames "
+            f"({summary.first_frame}:{last}) at {_rate(summary.fps)} fps, "
+            f"rendered in {summary.seconds:.1f} s on {summary.device}"
+        )
+
+
+@cli.command()
+@click.argument("input")
+@JSON
+def info(input, as_json) -> None:
+    """Describe INPUT (.cfv): header, architecture, sizes, encoder metadata."""
+    details = api.probe(input)
+    if as_json:
+        click.echo(json.dumps(details.to_dict(), indent=2))
+    else:
+        click.echo(_info_report(input, details))
+
+
+def _rate(fps: Fraction) -> str:
+    return str(fps.numerator) if fps.denominator == 1 else f"{fps.numerator}/{fps.denominator}"
+
+
+def _encode_report(summary: api.EncodeSummary) -> str:
+    return "\n".join(
+        [
+            f"{summary.output}: {summary.params:,} parameters, {summary.bytes:,} bytes, "
+            f"{summary.bpp:.4f} bpp ({summary.bits_per_weight:.2f} bits per parameter)",
+            f"PSNR {summary.psnr:.2f} dB of the decoded file "
+            f"({summary.psnr_unquantized:.2f} dB before quantization) on {summary.width}x"
+            f"{summary.height}, {summary.frames} frames at {_rate(summary.fps)} fps",
+            f"fitted for {summary.fit_seconds:.1f} s ({summary.epochs:.1f} epochs) on "
+            f"{summary.device}; {summary.seconds:.1f} s in all",
+        ]
+    )
+
+
+def _info_report(path: str, info: CfvInfo) -> str:
+    canvas, config, colour = info.canvas, info.config, info.colour
+    flow = (
+        f"flow {config.flow_depth}x{config.flow_width} ({config.flow_octaves} octaves)"
+        if config.use_flow
+        else "no flow"
+    )
+    lines = [
+        f"file:      {path} ({info.bytes:,} bytes, format {info.version[0]}.{info.version[1]},"
+        f" reader {info.min_reader_major}+)",
+        f"video:     {canvas.width}x{canvas.height}, {canvas.num_frames} frames at "
+        f"{_rate(canvas.fps)} fps ({float(canvas.num_frames / canvas.fps):.3f} s)",
+        f"colour:    RGB, primaries {colour['colour_primaries']}, transfer "
+        f"{colour['transfer_characteristics']}, matrix {colour['matrix_coefficients']}, "
+        f"{'full' if colour['full_range'] else 'limited'} range (H.273 code points)",
+        f"model:     {info.params:,} parameters; {config.num_layers} layers of colour "
+        f"{config.colour_depth}x{config.colour_width} (xy {config.xy_octaves}, t "
+        f"{config.t_octaves} octaves), {flow}, {config.activation}",
+        f"rate:      {info.bpp:.4f} bpp, {info.bits_per_weight:.2f} bits per parameter",
+        "chunks:    " + ", ".join(f"{name} {size:,}" for name, size in info.chunk_bytes.items()),
+    ]
+    if info.metadata:
+        lines.append(f"encoder:   {json.dumps(info.metadata, sort_keys=True)}")
+    return "\n".join(lines)
+
+
+class ProgressLine:
+    """One self-overwriting status line on stderr, shown only when stderr is a terminal."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self.shown = False
+
+    def fit(self, progress: FitProgress) -> None:
+        eta = _eta(progress.seconds, progress.fraction_done)
+        self._show(
+            f"fitting: epoch {progress.epoch:.1f}, PSNR {progress.psnr:.2f} dB, "
+            f"{100 * progress.fraction_done:.0f}%, ETA {eta}"
+        )
+
+    def frames(self, progress: api.DecodeProgress) -> None:
+        eta = _eta(progress.seconds, progress.done / progress.total)
+        self._show(f"rendering: frame {progress.done}/{progress.total}, ETA {eta}")
+
+    def _show(self, text: str) -> None:
+        if self.enabled:
+            click.echo(f"\r{text:<78}", err=True, nl=False)
+            self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            click.echo(err=True)
+            self.shown = False
+
+
+def _eta(seconds: float, fraction: float) -> str:
+    if fraction <= 0:
+        return "--:--"
+    left = int(seconds * (1.0 - fraction) / fraction)
+    return f"{left // 60}:{left % 60:02d}"
+
+
+def main() -> None:
+    """Entry point of the `cfv` script."""
+    cli(prog_name="cfv")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""Byte-level damage to .cfv files, for the robustness tests and tools/fuzz_cfv.py.
+
+Two kinds of damage: raw edits anywhere in the file (which the CRCs should catch), and edits
+inside one chunk's payload with the chunk's length and CRC rewritten to match, which get past
+the container and test the bounds checks of every field behind it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from nvcodec.bitstream import CRITICAL_ORDER
+from nvcodec.container import read_container, write_container
+
+Edit = tuple[int, int, int]
+"""(kind, position, value): kind 0 flips bit `value % 8` of a byte, 1 inserts the byte `value`,
+2 deletes a byte, 3 truncates; the position is taken modulo the length plus one."""
+
+
+def mutate(data: bytes, edits: Sequence[Edit]) -> bytes:
+    """`data` with the edits applied in order."""
+    out = bytearray(data)
+    for kind, where, value in edits:
+        where %= len(out) + 1
+        if kind == 0 and where < len(out):
+            out[where] ^= 1 << (value % 8)
+        elif kind == 1:
+            out.insert(where, value % 256)
+        elif kind == 2 and where < len(out):
+            del out[where]
+        elif kind == 3:
+            del out[where:]
+        if not out:
+            break
+    return bytes(out)
+
+
+def mutate_chunk(data: bytes, chunk: int, edits: Sequence[Edit]) -> bytes:
+    """A valid container whose chunk number `chunk` (modulo the count) has an edited payload,
+    with its length and CRC rewritten to match. `data` must be a valid .cfv file."""
+    chunks = read_container(data, set(CRITICAL_ORDER))
+    if not chunks:
+        return data
+    index = chunk % len(chunks)
+    chunk_type, payload = chunks[index]
+    chunks[index] = (chunk_type, mutate(payload, edits))
+    return write_container(chunks)

@@ -1,0 +1,335 @@
+"""The .cfv bitstream: round trips, probing, version and bound checks, and fuzzing."""
+
+from __future__ import annotations
+
+import contextlib
+import struct
+import zlib
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nvcodec import bitstream
+from nvcodec.bitstream import (
+    ARCH,
+    COLR,
+    FLOW,
+    HEAD,
+    META,
+    decode_cfv,
+    encode_cfv,
+    parameter_count,
+    probe_cfv,
+    quantized_model,
+    replace_metadata,
+)
+from nvcodec.container import SIGNATURE, read_container, write_container
+from nvcodec.errors import CfvError, CfvVersionError
+from nvcodec.fuzz import mutate, mutate_chunk
+from nvcodec.model import CoordFlow, ModelConfig, count_parameters
+from nvcodec.render import Canvas, render
+
+CANVAS = Canvas(16, 12, 4, Fraction(30000, 1001))
+CONFIG = ModelConfig(
+    colour_width=12, colour_depth=2, xy_octaves=2, t_octaves=1, flow_width=6, flow_octaves=1
+)
+
+
+def _model(config: ModelConfig = CONFIG, seed: int = 0) -> CoordFlow:
+    torch.manual_seed(seed)
+    model = CoordFlow(config).eval()
+    if model.flow is not None:
+        # A fitted flow is not the identity; make the stored flow weights matter.
+        with torch.no_grad():
+            model.flow.weights[-1].normal_(0, 0.05)
+    return model
+
+
+@pytest.fixture(scope="module")
+def sample() -> bytes:
+    return encode_cfv(_model(), CANVAS, {"encoder": "test", "psnr": 30.5})
+
+
+def _chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    return read_container(data, {HEAD, ARCH, FLOW, COLR})
+
+
+def _replace(data: bytes, chunk_type: bytes, payload: bytes) -> bytes:
+    return write_container([(t, payload if t == chunk_type else p) for t, p in _chunks(data)])
+
+
+def _frames(model: CoordFlow, width: int, height: int) -> np.ndarray:
+    times = torch.arange(CANVAS.num_frames, dtype=torch.float64)
+    return np.stack(list(render(model, CANVAS, width, height, times)))
+
+
+# --- Round trips. ---
+
+
+def test_decoded_model_is_exactly_the_quantized_model(sample: bytes) -> None:
+    expected = quantized_model(_model()).state_dict()
+    decoded = decode_cfv(sample)
+    assert not decoded.model.training
+    state = decoded.model.state_dict()
+    assert state.keys() == expected.keys()
+    assert all(torch.equal(state[k], expected[k]) for k in state)
+    np.testing.assert_array_equal(
+        _frames(decoded.model, 32, 24), _frames(quantized_model(_model()), 32, 24)
+    )
+    assert decoded.canvas == CANVAS
+
+
+def test_quantization_changes_the_picture_little(sample: bytes) -> None:
+    original, decoded = _frames(_model(), 16, 12), _frames(decode_cfv(sample).model, 16, 12)
+    assert np.abs(original.astype(int) - decoded).max() <= 2
+
+
+def test_quantized_model_is_int8_on_the_colour_nets_and_float16_on_the_flow() -> None:
+    model = _model()
+    quantized = quantized_model(model)
+    for original, stored in zip(model.flow.parameters(), quantized.flow.parameters(), strict=True):
+        assert torch.equal(stored, original.half().float())
+    weight = quantized.colour.weights[0][0]
+    steps = weight.abs().amax(dim=1, keepdim=True) / 127
+    codes = weight / steps
+    torch.testing.assert_close(codes, codes.round(), atol=1e-3, rtol=0)
+
+
+def test_encoding_is_deterministic_and_leaves_the_rng_alone(sample: bytes) -> None:
+    torch.manual_seed(5)
+    before = torch.rand(1)
+    torch.manual_seed(5)
+    decode_cfv(sample)
+    assert torch.equal(torch.rand(1), before)
+    assert encode_cfv(_model(), CANVAS, {"encoder": "test", "psnr": 30.5}) == sample
+
+
+def test_no_flow_model_round_trips() -> None:
+    config = ModelConfig(num_layers=1, colour_width=8, colour_depth=1, use_flow=False)
+    model = _model(config)
+    data = encode_cfv(model, CANVAS)
+    assert dict(_chunks(data))[FLOW] == b""
+    decoded = decode_cfv(data).model
+    assert decoded.flow is None and decoded.config == config
+
+
+architectures = st.builds(
+    ModelConfig,
+    num_layers=st.integers(1, 3),
+    colour_width=st.integers(1, 9),
+    colour_depth=st.integers(1, 3),
+    xy_octaves=st.integers(0, 4),
+    t_octaves=st.integers(0, 3),
+    flow_width=st.integers(1, 5),
+    flow_depth=st.integers(1, 2),
+    flow_octaves=st.integers(0, 3),
+    use_flow=st.booleans(),
+    activation=st.sampled_from(["gelu", "silu", "relu"]),
+)
+canvases = st.builds(
+    Canvas,
+    width=st.integers(1, 16384),
+    height=st.integers(1, 16384),
+    num_frames=st.integers(1, 2**20),
+    fps=st.builds(Fraction, st.integers(1, 2**32 - 1), st.integers(1, 2**32 - 1)),
+).filter(lambda c: c.fps.numerator < 2**32 and c.fps.denominator < 2**32)
+
+
+@settings(max_examples=60, deadline=None)
+@given(architectures, canvases, st.integers(0, 2**16))
+def test_round_trip_of_arbitrary_headers_and_architectures(config, canvas, seed) -> None:
+    model = _model(config, seed)
+    data = encode_cfv(model, canvas, {"seed": seed})
+    info = probe_cfv(data)
+    assert info.canvas == canvas and info.config == config
+    assert info.params == parameter_count(config) == count_parameters(model)
+    assert info.metadata == {"seed": seed} and info.bytes == len(data)
+    decoded = decode_cfv(data).model.state_dict()
+    expected = quantized_model(model).state_dict()
+    assert all(torch.equal(decoded[k], expected[k]) for k in expected)
+
+
+# --- Probing and metadata. ---
+
+
+def test_probe_reads_the_header_without_range_decoding(sample: bytes, monkeypatch) -> None:
+    def refuse(*args: object) -> None:
+        raise AssertionError("probe must not range decode")
+
+    monkeypatch.setattr(bitstream, "decode_tensors", refuse)
+    info = probe_cfv(sample)
+    assert (info.canvas, info.config) == (CANVAS, CONFIG)
+    assert info.version == (1, 0) and info.min_reader_major == 1
+    assert info.colour == {
+        "colour_primaries": 1,
+        "transfer_characteristics": 13,
+        "matrix_coefficients": 0,
+        "full_range": 1,
+    }
+    assert info.metadata == {"encoder": "test", "psnr": 30.5}
+    assert sum(info.chunk_bytes.values()) + 8 + 10 + 12 * 6 == len(sample)
+    summary = info.to_dict()
+    assert summary["fps"] == "30000/1001" and summary["params"] == count_parameters(_model())
+    assert summary["bpp"] == pytest.approx(8 * len(sample) / (16 * 12 * 4))
+
+
+def test_replacing_metadata_keeps_the_critical_chunks(sample: bytes) -> None:
+    updated = replace_metadata(sample, {"psnr": 31.0})
+    assert probe_cfv(updated).metadata == {"psnr": 31.0}
+    critical = [c for c in _chunks(sample) if c[0] != META]
+    assert [c for c in _chunks(updated) if c[0] != META] == critical
+
+
+@pytest.mark.parametrize("payload", [b"\xff\xfe", b"[1, 2]", b"{", b"[" * 100_000])
+def test_unreadable_metadata_is_ignored(sample: bytes, payload: bytes) -> None:
+    assert decode_cfv(_replace(sample, META, payload)).info.metadata == {}
+
+
+def test_unknown_ancillary_chunks_are_skipped(sample: bytes) -> None:
+    chunks = _chunks(sample)
+    data = write_container([(b"zzzz", b"future"), *chunks, (b"xtra", b"\x00" * 9)])
+    assert probe_cfv(data).chunk_bytes["zzzz"] == 6
+    decode_cfv(data)
+
+
+# --- Versions and hostile fields. ---
+
+
+def _with_version(data: bytes, major: int, minor: int, min_reader: int) -> bytes:
+    fields = struct.pack("<HHH", major, minor, min_reader)
+    header = SIGNATURE + fields + struct.pack("<I", zlib.crc32(fields))
+    return header + data[len(header) :]
+
+
+def test_newer_major_version_is_refused(sample: bytes) -> None:
+    with pytest.raises(CfvVersionError, match="needs cfv reader version 2"):
+        decode_cfv(_with_version(sample, 2, 0, 2))
+    with pytest.raises(CfvVersionError):
+        probe_cfv(_with_version(sample, 2, 0, 2))
+    assert probe_cfv(_with_version(sample, 1, 7, 1)).version == (1, 7)
+
+
+def _head(width=16, height=12, frames=4, num=24, den=1, colour=(1, 13, 0, 1)) -> bytes:
+    return struct.pack("<5I4B", width, height, frames, num, den, *colour)
+
+
+def _arch(layers=2, cw=12, cd=2, xy=2, t=1, flow=1, fw=6, fd=2, fo=1, act=0) -> bytes:
+    return struct.pack("<BHBBBBHBBB", layers, cw, cd, xy, t, flow, fw, fd, fo, act)
+
+
+def test_the_chunk_layouts_match_the_spec(sample: bytes) -> None:
+    chunks = dict(_chunks(sample))
+    assert chunks[HEAD] == _head(num=30000, den=1001)
+    assert chunks[ARCH] == _arch()
+    flow_params = parameter_count(CONFIG) - parameter_count(
+        ModelConfig(**{**CONFIG.to_dict(), "use_flow": False})
+    )
+    assert len(chunks[FLOW]) == 2 * flow_params
+
+
+@pytest.mark.parametrize(
+    ("chunk_type", "payload", "message"),
+    [
+        (HEAD, _head(width=0), "frame size 0x12"),
+        (HEAD, _head(height=16385), "frame size 16x16385"),
+        (HEAD, _head(frames=0), "frame count 0"),
+        (HEAD, _head(frames=2**20 + 1), "frame count 1048577"),
+        (HEAD, _head(num=0), "frame rate 0/1"),
+        (HEAD, _head(den=0), "frame rate 24/0"),
+        (HEAD, _head(colour=(1, 13, 0, 2)), "full-range flag 2"),
+        (HEAD, _head()[:-1], "truncated full-range flag"),
+        (HEAD, _head() + b"\x00", "unexpected bytes after the HEAD chunk"),
+        (ARCH, _arch(layers=0), "num_layers 0 is outside 1..8"),
+        (ARCH, _arch(layers=9), "num_layers 9"),
+        (ARCH, _arch(cw=0), "colour_width 0"),
+        (ARCH, _arch(cw=4097), "colour_width 4097"),
+        (ARCH, _arch(cd=17), "colour_depth 17"),
+        (ARCH, _arch(xy=17), "xy_octaves 17 is outside 0..16"),
+        (ARCH, _arch(fw=0), "flow_width 0"),
+        (ARCH, _arch(fd=0), "flow_depth 0"),
+        (ARCH, _arch(flow=2), "flow flag 2"),
+        (ARCH, _arch(act=3), "unknown activation code 3"),
+        (ARCH, _arch(layers=8, cw=4096, cd=16), "more than the 33554432 allowed"),
+        (ARCH, _arch(cw=13), "tensor model|COLR"),
+        (ARCH, _arch(cd=3), "tensor model|COLR"),
+        (ARCH, _arch(fw=7), "truncated FLOW tensor"),
+        (ARCH, _arch(fw=5), "unexpected bytes after the flow tensors"),
+        (ARCH, _arch(flow=0), "unexpected bytes after the flow tensors"),
+        (ARCH, _arch()[:-1], "truncated activation code"),
+        (FLOW, b"\x00\x7c" * 200, "not finite"),
+        (FLOW, b"", "truncated FLOW tensor"),
+        (COLR, b"\x00\xbc" + b"\x00" * 200, "negative or not finite"),
+        (COLR, b"", "truncated COLR scales"),
+    ],
+)
+def test_hostile_fields_are_refused(sample, chunk_type, payload, message) -> None:
+    data = _replace(sample, chunk_type, payload)
+    with pytest.raises(CfvError, match=message):
+        probe_cfv(data)
+
+
+def test_colour_payload_must_be_whole_words(sample: bytes) -> None:
+    data = _replace(sample, COLR, dict(_chunks(sample))[COLR] + b"\x00")
+    with pytest.raises(CfvError, match="not whole 32-bit words"):
+        decode_cfv(data)
+
+
+@pytest.mark.parametrize(
+    "order",
+    [(HEAD, ARCH, COLR, FLOW), (ARCH, HEAD, FLOW, COLR), (HEAD, ARCH, FLOW), (HEAD,) * 5, ()],
+    ids=["swapped", "arch-first", "missing", "repeated", "empty"],
+)
+def test_critical_chunks_come_once_in_order(sample: bytes, order) -> None:
+    chunks = dict(_chunks(sample))
+    with pytest.raises(CfvError, match="critical chunks must be HEAD, ARCH, FLOW, COLR"):
+        decode_cfv(write_container([(t, chunks[t]) for t in order]))
+
+
+def test_unstorable_models_are_refused_at_encoding() -> None:
+    with pytest.raises(ValueError, match="frame count 0"):
+        encode_cfv(_model(), Canvas(16, 12, 0, Fraction(24)))
+    model = _model()
+    with torch.no_grad():
+        model.flow.weights[0][0, 0, 0] = 1e6
+    with pytest.raises(ValueError, match="float16"):
+        encode_cfv(model, CANVAS)
+
+
+# --- Fuzzing: only a clean decode or CfvError is acceptable. ---
+
+edit_lists = st.lists(
+    st.tuples(st.integers(0, 3), st.integers(0, 2**20), st.integers(0, 255)),
+    min_size=1,
+    max_size=4,
+)
+
+
+def _decode_or_cfv_error(data: bytes) -> None:
+    with contextlib.suppress(CfvError):
+        decoded = decode_cfv(data)
+        # A file that decodes must also render.
+        next(render(decoded.model, decoded.canvas, 3, 2, torch.zeros(1)))
+
+
+@settings(max_examples=150, deadline=None)
+@given(edit_lists)
+def test_damaged_files_give_a_clean_decode_or_cfv_error(sample: bytes, edits) -> None:
+    _decode_or_cfv_error(mutate(sample, edits))
+
+
+@settings(max_examples=250, deadline=None)
+@given(st.integers(0, 5), edit_lists)
+def test_damaged_chunks_with_valid_crcs_give_a_clean_decode_or_cfv_error(
+    sample: bytes, chunk: int, edits
+) -> None:
+    _decode_or_cfv_error(mutate_chunk(sample, chunk, edits))
+
+
+def test_every_truncation_is_refused(sample: bytes) -> None:
+    for n in range(0, len(sample), 7):
+        with pytest.raises(CfvError):
+            probe_cfv(sample[:n])
