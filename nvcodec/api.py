@@ -11,7 +11,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from fractions import Fraction
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -32,8 +32,8 @@ from nvcodec.bitstream import (
 from nvcodec.container import MAX_CHUNK_LENGTH, SIGNATURE
 from nvcodec.errors import CfvError, FileError, SettingsError, VideoError
 from nvcodec.fit import FitConfig, FitProgress, fit, resolve_device
-from nvcodec.model import CoordFlow, ModelConfig
-from nvcodec.presets import PRESETS, config_for_budget, config_for_preset
+from nvcodec.model import CoordFlow
+from nvcodec.presets import PRESETS, config_for_budget
 from nvcodec.ratecontrol import bpp_within_tolerance, choose_qmax, params_for_bpp
 from nvcodec.render import Canvas, psnr, render, resampled_frames
 from nvcodec.video import MAX_CLIP_BYTES, check_size, read_video, resize_frames, write_video
@@ -178,7 +178,7 @@ def encode(
                 f"the file has {encoded.bpp:.4g} bpp, outside 10% of the {bpp:g} asked for"
             )
     settings = {
-        "preset": preset if params is None and bpp is None else None,
+        "preset": _preset(preset) if params is None and bpp is None else None,
         "params": params,
         "bpp": bpp,
         "layers": layers,
@@ -203,41 +203,16 @@ def encode(
         with atomic_output(output, overwrite) as temporary:
             temporary.write_bytes(data)
     info = probe_cfv(data)
-    return EncodeSummary(
+    return replace(
+        encoded,
         output=None if output is None else str(output),
-        width=width,
-        height=height,
-        frames=count,
-        fps=clip_fps,
-        params=info.params,
         bytes=len(data),
         bpp=info.bpp,
         bits_per_weight=info.bits_per_weight,
-        psnr=encoded.psnr,
-        psnr_unquantized=encoded.psnr_unquantized,
-        psnr_per_frame=encoded.psnr_per_frame,
-        qmax=encoded.qmax,
-        epochs=encoded.epochs,
-        fit_seconds=encoded.fit_seconds,
         seconds=time.perf_counter() - started,
-        device=encoded.device,
-        architecture=info.config.to_dict(),
         warnings=warnings,
         data=data,
     )
-
-
-@dataclass(frozen=True)
-class _Encoded:
-    data: bytes
-    bpp: float
-    psnr: float
-    psnr_unquantized: float
-    psnr_per_frame: list[float]
-    qmax: int
-    epochs: float
-    fit_seconds: float
-    device: str
 
 
 def _fit_and_store(
@@ -247,29 +222,45 @@ def _fit_and_store(
     layers: int,
     fit_config: FitConfig,
     on_progress: Callable[[FitProgress], None] | None,
-) -> _Encoded:
-    """Fit a model of about `budget` parameters, quantize it, and measure the decoded file."""
+) -> EncodeSummary:
+    """Fit a model of about `budget` parameters, quantize it, and measure the decoded file.
+
+    The summary's file has no metadata yet; `output`, `seconds` and `warnings` are left empty.
+    """
     count, height, width = frames_u8.shape[:3]
-    config = config_for_budget(budget, width, height, count, num_layers=layers)
-    smallest = parameter_count(config)
-    if smallest > budget:
-        raise SettingsError(f"{budget} parameters are too few; the smallest model has {smallest}")
+    try:
+        config = config_for_budget(budget, width, height, count, num_layers=layers)
+    except ValueError:  # a budget below the flow networks' own size
+        config = None
+    if config is None or parameter_count(config) > budget:
+        raise SettingsError(f"{budget} parameters are too few for a {layers}-layer model")
     result = fit(frames_u8, config, fit_config, fps, on_progress)
     choice = choose_qmax(result.model, result.canvas, frames_u8)
     data = encode_cfv(result.model, result.canvas, qmax=choice.qmax)
     decoded = decode_cfv(data, device=next(result.model.parameters()).device)
     per_frame, overall = _measure(decoded.model, result.canvas, frames_u8)
-    canvas = result.canvas
-    return _Encoded(
-        data=data,
-        bpp=8.0 * len(data) / (canvas.width * canvas.height * canvas.num_frames),
+    info = probe_cfv(data)
+    canvas = info.canvas
+    return EncodeSummary(
+        output=None,
+        width=canvas.width,
+        height=canvas.height,
+        frames=canvas.num_frames,
+        fps=canvas.fps,
+        params=info.params,
+        bytes=len(data),
+        bpp=info.bpp,
+        bits_per_weight=info.bits_per_weight,
         psnr=overall,
         psnr_unquantized=_measure(result.model, canvas, frames_u8)[1],
         psnr_per_frame=per_frame,
         qmax=choice.qmax,
         epochs=result.epochs,
         fit_seconds=result.seconds,
+        seconds=0.0,
         device=result.device,
+        architecture=info.config.to_dict(),
+        data=data,
     )
 
 
@@ -506,7 +497,6 @@ __all__ = [
     "DecodeProgress",
     "DecodeSummary",
     "EncodeSummary",
-    "config_for_preset",
     "decode",
     "encode",
     "probe",

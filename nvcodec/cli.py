@@ -53,35 +53,31 @@ class CfvGroup(click.Group):
         kwargs["standalone_mode"] = False
         try:
             code = super().main(*args, **kwargs)
-        except click.exceptions.Abort:
-            click.echo("cfv: interrupted", err=True)
-            sys.exit(EXIT_INTERRUPTED)
-        except NO_ARGS_IS_HELP as exc:
-            click.echo(exc.format_message(), err=True)
-            sys.exit(EXIT_USAGE)
-        except click.UsageError as exc:
-            command = f"{exc.ctx.command_path} --help" if exc.ctx else "cfv --help"
-            click.echo(f"cfv: {exc.format_message()} (see {command})", err=True)
-            sys.exit(EXIT_USAGE)
-        except click.ClickException as exc:
-            click.echo(f"cfv: {exc.format_message()}", err=True)
-            sys.exit(EXIT_ERROR)
-        except CfvVersionError as exc:
-            click.echo(f"cfv: {exc}", err=True)
-            sys.exit(EXIT_VERSION)
-        except CfvError as exc:
-            click.echo(f"cfv: corrupt .cfv file: {exc}", err=True)
-            sys.exit(EXIT_CORRUPT)
-        except SettingsError as exc:
-            click.echo(f"cfv: {exc}", err=True)
-            sys.exit(EXIT_USAGE)
-        except NvcodecError as exc:
-            click.echo(f"cfv: {exc}", err=True)
-            sys.exit(EXIT_ERROR)
-        except OSError as exc:
-            click.echo(f"cfv: {exc.filename or ''}: {exc.strerror or exc}", err=True)
-            sys.exit(EXIT_ERROR)
+        except (click.exceptions.Abort, click.ClickException, NvcodecError, OSError) as exc:
+            exit_code, message = _failure(exc)
+            click.echo(message, err=True)
+            sys.exit(exit_code)
         sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+def _failure(exc: BaseException) -> tuple[int, str]:
+    """The exit code and the one line to print for an exception that ends the command."""
+    if isinstance(exc, NO_ARGS_IS_HELP):
+        return EXIT_USAGE, exc.format_message()
+    if isinstance(exc, click.UsageError):
+        command = f"{exc.ctx.command_path} --help" if exc.ctx else "cfv --help"
+        return EXIT_USAGE, f"cfv: {exc.format_message()} (see {command})"
+    if isinstance(exc, click.ClickException):
+        return EXIT_ERROR, f"cfv: {exc.format_message()}"
+    if isinstance(exc, click.exceptions.Abort):
+        return EXIT_INTERRUPTED, "cfv: interrupted"
+    if isinstance(exc, OSError):
+        return EXIT_ERROR, f"cfv: {exc.filename or ''}: {exc.strerror or exc}"
+    if isinstance(exc, CfvVersionError):
+        return EXIT_VERSION, f"cfv: {exc}"
+    if isinstance(exc, CfvError):
+        return EXIT_CORRUPT, f"cfv: corrupt .cfv file: {exc}"
+    return (EXIT_USAGE if isinstance(exc, SettingsError) else EXIT_ERROR), f"cfv: {exc}"
 
 
 class FrameRange(click.ParamType):
@@ -200,8 +196,7 @@ def encode(
     typical 6 bits per parameter; a file that misses 10% of the target is refitted once at the
     measured rate, then a warning is printed if it still misses.
     """
-    progress = ProgressLine(enabled=not quiet)
-    try:
+    with ProgressLine(enabled=not quiet) as progress:
         summary = api.encode(
             input,
             output,
@@ -219,8 +214,6 @@ def encode(
             overwrite=overwrite,
             on_progress=progress.fit,
         )
-    finally:
-        progress.close()
     for warning in summary.warnings:
         click.echo(f"cfv: warning: {warning}", err=True)
     if as_json:
@@ -252,8 +245,7 @@ def decode(
     lossless), .y4m (raw 4:4:4), or a PNG pattern such as frames/%05d.png.
     """
     output = output or str(Path(input).with_suffix(".mp4"))
-    progress = ProgressLine(enabled=not quiet)
-    try:
+    with ProgressLine(enabled=not quiet) as progress:
         summary = api.decode(
             input,
             output,
@@ -266,8 +258,6 @@ def decode(
             overwrite=overwrite,
             on_progress=progress.frames,
         )
-    finally:
-        progress.close()
     if as_json:
         click.echo(json.dumps(summary.to_dict(), indent=2))
     elif not quiet:
@@ -358,8 +348,11 @@ class ProgressLine:
             click.echo(f"\r{text:<78}", err=True, nl=False)
             self.shown = True
 
-    def close(self) -> None:
-        if self.shown:
+    def __enter__(self) -> ProgressLine:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.shown:  # end the line, so what follows starts on its own
             click.echo(err=True)
             self.shown = False
 

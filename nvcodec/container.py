@@ -1,7 +1,7 @@
 """The .cfv chunk container: signature, version header and CRC-checked chunks.
 
 The container knows bytes and chunks only; what the chunks mean is up to the layer above.
-Layout (all integers little-endian; see spec/cfv-container.md):
+Layout (all integers little-endian; see spec/cfv.md):
 
 * signature, 8 bytes: ``89 43 46 56 0D 0A 1A 0A`` (``\\x89CFV\\r\\n\\x1a\\n``);
 * file header, 10 bytes: u16 major, u16 minor, u16 min_reader_major, u32 CRC-32 of those 6;

@@ -17,7 +17,7 @@ quantizer computes ``floor(cumsum_float * scale) + index`` with
 ``scale = (2**24 - n) / sum(f)``; because the floats are integers below ``2**53`` whose sum
 is exactly ``2**24 - n``, the scale is exactly 1.0 and every step is exact, so the coder's
 24-bit probability of symbol ``i`` is exactly ``f[i] + 1`` out of ``2**24``, on any machine.
-The byte layouts and recipes are specified in spec/cfv-container.md.
+The byte layouts and recipes are specified in spec/cfv.md.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from nvcodec.container import (
     write_container,
 )
 from nvcodec.errors import CfvError, CfvVersionError
+from nvcodec.fuzz import mutate
 
 chunk_types = st.text(string.ascii_letters, min_size=4, max_size=4).map(str.encode)
 chunk_lists = st.lists(
@@ -165,23 +166,6 @@ def test_writer_refuses_bad_chunk_types(chunk_type: bytes) -> None:
         write_container([(chunk_type, b"")])
 
 
-def _mutate(data: bytes, edits: list[tuple[int, int, int]]) -> bytes:
-    out = bytearray(data)
-    for kind, where, value in edits:
-        where %= len(out) + 1
-        if kind == 0 and where < len(out):
-            out[where] ^= 1 << (value % 8)
-        elif kind == 1:
-            out.insert(where, value)
-        elif kind == 2 and where < len(out):
-            del out[where]
-        elif kind == 3:
-            del out[where:]
-        if not out:
-            break
-    return bytes(out)
-
-
 def _parse_or_cfv_error(data: bytes) -> None:
     with contextlib.suppress(CfvError):
         read_container(data, KNOWN)
@@ -197,7 +181,7 @@ edit_lists = st.lists(
 @settings(max_examples=100, deadline=None)
 @given(edit_lists)
 def test_fuzzed_sample_gives_a_parse_or_cfv_error(edits: list[tuple[int, int, int]]) -> None:
-    _parse_or_cfv_error(_mutate(write_container(SAMPLE), edits))
+    _parse_or_cfv_error(mutate(write_container(SAMPLE), edits))
 
 
 @settings(max_examples=100, deadline=None)
@@ -205,7 +189,7 @@ def test_fuzzed_sample_gives_a_parse_or_cfv_error(edits: list[tuple[int, int, in
 def test_fuzzed_random_files_give_a_parse_or_cfv_error(
     chunks: list[tuple[bytes, bytes]], edits: list[tuple[int, int, int]]
 ) -> None:
-    _parse_or_cfv_error(_mutate(write_container(chunks), edits))
+    _parse_or_cfv_error(mutate(write_container(chunks), edits))
 
 
 @settings(max_examples=100, deadline=None)

@@ -1,5 +1,5 @@
 """Range coding of int8 tensors: round trips, model choice, header validation, and an
-independent decoder written from spec/cfv-container.md that must agree with constriction."""
+independent decoder written from spec/cfv.md that must agree with constriction."""
 
 from __future__ import annotations
 

@@ -3,8 +3,8 @@ import pytest
 import torch
 
 from nvcodec.errors import FitError
-from nvcodec.fit import FitConfig, _schedule, fit
-from nvcodec.model import ModelConfig
+from nvcodec.fit import DivergenceGuard, FitConfig, _schedule, fit
+from nvcodec.model import CoordFlow, ModelConfig
 from nvcodec.render import psnr, render
 from nvcodec.synthetic import pan_clip
 
@@ -89,3 +89,20 @@ def test_flow_recovers_a_known_translation() -> None:
     dx = times[0, :, 0, 2].detach().numpy()
     # Content moving right by u appears at x' = x - u in canonical space: dx tracks -u.
     assert np.corrcoef(dx, -shift[:, 0])[0, 1] > 0.95
+
+
+def test_guard_treats_a_loss_jump_as_divergence() -> None:
+    model = CoordFlow(SMALL)
+    guard = DivergenceGuard(model, torch.optim.AdamW(model.parameters()))
+    assert not guard.diverged(10.0)  # nothing healthy seen yet
+    guard.checkpoint(0.1)
+    assert not guard.diverged(0.25)
+    assert guard.diverged(0.5)
+    assert guard.diverged(float("nan"))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.add_(1.0)
+    guard.recover()
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert guard.lr_factor == 0.5

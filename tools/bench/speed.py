@@ -1,0 +1,149 @@
+"""Fitting and rendering speed of every preset, as a fraction of the machine's own ceiling.
+
+    python tools/bench/speed.py            # all presets; minutes on a CPU
+    python tools/bench/speed.py --quick    # xs and s only, short runs: a sanity check
+
+The ceiling is a large matrix product's FLOP/s in the precision the codec uses on the device
+(float32 on the CPU, bfloat16 on CUDA), measured in the same run; model FLOPs are exact
+(nvcodec/cost.py). Results go to tools/bench/results/speed_<device>.json.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+import torch
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from nvcodec.cost import render_flops_per_pixel, train_flops_per_sample  # noqa: E402
+from nvcodec.environment import describe_environment  # noqa: E402
+from nvcodec.fit import FitConfig, default_batch_size, fit, resolve_device  # noqa: E402
+from nvcodec.model import CoordFlow, count_parameters  # noqa: E402
+from nvcodec.presets import PRESETS, config_for_preset  # noqa: E402
+from nvcodec.render import Canvas, render  # noqa: E402
+from nvcodec.synthetic import default_trajectory, pan_clip  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+FIT_CLIP = (160, 90, 32)
+RENDER_SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
+
+
+def matmul_ceiling(device: torch.device, dtype: torch.dtype, size: int, repeats: int) -> float:
+    """FLOP/s of a size^3 matrix product, best of `repeats`."""
+    a = torch.randn(size, size, device=device).to(dtype)
+    b = torch.randn(size, size, device=device).to(dtype)
+    best = float("inf")
+    for _ in range(repeats + 1):  # the first run warms up
+        _sync(device)
+        start = time.perf_counter()
+        a @ b
+        _sync(device)
+        best = min(best, time.perf_counter() - start)
+    return 2.0 * size**3 / best
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def fit_speed(preset: str, device: torch.device, seconds: float, ceiling: float) -> dict:
+    width, height, frames = FIT_CLIP
+    clip = pan_clip(width, height, default_trajectory(frames, width, height))
+    config = config_for_preset(preset, width, height, frames)
+    batch = default_batch_size(device)
+    fit_config = FitConfig(epochs=None, seconds=seconds, batch_size=batch, device=str(device))
+    result = fit(clip, config, fit_config)
+    samples_per_second = result.steps * batch / result.seconds
+    flops = samples_per_second * train_flops_per_sample(config, batch, frames)
+    return {
+        "preset": preset,
+        "params": count_parameters(CoordFlow(config)),
+        "batch_size": batch,
+        "samples_per_second": round(samples_per_second),
+        "flops_per_sample": train_flops_per_sample(config, batch, frames),
+        "gflops": round(flops / 1e9, 2),
+        "fraction_of_ceiling": round(flops / ceiling, 4),
+    }
+
+
+def render_speed(preset: str, device: torch.device, budget: float, ceiling: float) -> list[dict]:
+    """Render frames of each size until `budget` seconds have passed (at least one frame)."""
+    width, height, count = FIT_CLIP
+    config = config_for_preset(preset, width, height, count)
+    model = CoordFlow(config).to(device).eval()
+    canvas = Canvas(width, height, count, 25)
+    rows = []
+    for name, (out_w, out_h) in RENDER_SIZES.items():
+        times = torch.arange(count, dtype=torch.float64)
+        next(iter(render(model, canvas, 64, 64, times[:1])))  # warm-up
+        _sync(device)
+        start = time.perf_counter()
+        frames = 0
+        for _ in render(model, canvas, out_w, out_h, times):
+            frames += 1
+            _sync(device)
+            if time.perf_counter() - start >= budget:
+                break
+        elapsed = time.perf_counter() - start
+        pixels_per_second = frames * out_w * out_h / elapsed
+        flops = pixels_per_second * render_flops_per_pixel(config, out_w * out_h)
+        rows.append(
+            {
+                "preset": preset,
+                "size": name,
+                "fps": round(frames / elapsed, 3),
+                "pixels_per_second": round(pixels_per_second),
+                "gflops": round(flops / 1e9, 2),
+                "fraction_of_ceiling": round(flops / ceiling, 4),
+            }
+        )
+    return rows
+
+
+@click.command()
+@click.option("--quick", is_flag=True, help="xs and s presets, short runs (under 5 minutes).")
+@click.option("--device", default="auto", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="JSON path.")
+def main(quick: bool, device: str, out: str | None) -> None:
+    """Measure fitting and rendering throughput against the matmul ceiling."""
+    dev = resolve_device(device)
+    presets = ["xs", "s"] if quick else list(PRESETS)
+    dtype = torch.bfloat16 if dev.type == "cuda" else torch.float32
+    ceiling = matmul_ceiling(dev, dtype, 8192 if dev.type == "cuda" else 2048, 5)
+    click.echo(f"{dev}: {str(dtype).split('.')[-1]} matmul ceiling {ceiling / 1e9:.1f} GFLOP/s")
+    fit_rows, render_rows = [], []
+    for preset in presets:
+        fit_rows.append(fit_speed(preset, dev, 5.0 if quick else 20.0, ceiling))
+        row = fit_rows[-1]
+        click.echo(
+            f"fit    {preset:2s} {row['samples_per_second']:>12,} samples/s "
+            f"{row['gflops']:8.1f} GFLOP/s  {row['fraction_of_ceiling']:.1%} of ceiling"
+        )
+        for row in render_speed(preset, dev, 3.0 if quick else 10.0, ceiling):
+            render_rows.append(row)
+            click.echo(
+                f"render {preset:2s} {row['size']:>5s} {row['fps']:8.3f} fps "
+                f"{row['gflops']:8.1f} GFLOP/s  {row['fraction_of_ceiling']:.1%} of ceiling"
+            )
+    payload = {
+        "environment": describe_environment(dev),
+        "settings": {"quick": quick, "fit_clip": FIT_CLIP, "precision": str(dtype)},
+        "ceiling_gflops": round(ceiling / 1e9, 2),
+        "fit": fit_rows,
+        "render": render_rows,
+    }
+    path = Path(out) if out else RESULTS / f"speed_{dev.type}{'_quick' if quick else ''}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2) + "\n")
+    click.echo(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""Golden .cfv files in spec/vectors/ and the digests of their decoded frames.
+
+    python tools/make_vectors.py                # check the stored vectors against this decoder
+    python tools/make_vectors.py --regenerate   # refit the tiny models and rewrite everything
+
+Each vector is a tiny fit of a synthetic clip. vectors.json holds, per file, its SHA-256 and the
+SHA-256 of its decoded frames (uint8 RGB, frames in order, rows top to bottom, pixels left to
+right, R G B) at the native size and at twice the size; NAME.frames.npz holds the same frames
+so that a decoder whose floats round differently can see by how much it differs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import click
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from nvcodec.bitstream import decode_cfv, encode_cfv  # noqa: E402
+from nvcodec.fit import FitConfig, fit  # noqa: E402
+from nvcodec.model import ModelConfig  # noqa: E402
+from nvcodec.render import render  # noqa: E402
+from nvcodec.synthetic import default_trajectory, pan_clip  # noqa: E402
+
+VECTORS_DIR = Path(__file__).resolve().parents[1] / "spec" / "vectors"
+INDEX = VECTORS_DIR / "vectors.json"
+
+# name: (width, height, frames, fps, clip seed, qmax, architecture)
+VECTORS = {
+    "one-layer": (
+        16, 12, 4, Fraction(24), 3, 127,
+        ModelConfig(num_layers=1, colour_width=16, colour_depth=2, xy_octaves=3, t_octaves=2,
+                    flow_width=8, flow_depth=1, flow_octaves=2),
+    ),
+    "two-layer": (
+        20, 12, 6, Fraction(30000, 1001), 4, 31,
+        ModelConfig(num_layers=2, colour_width=16, colour_depth=2, xy_octaves=3, t_octaves=2,
+                    flow_width=8, flow_depth=2, flow_octaves=2),
+    ),
+    "no-flow-silu": (
+        12, 16, 3, Fraction(25, 2), 5, 63,
+        ModelConfig(num_layers=2, colour_width=12, colour_depth=1, xy_octaves=2, t_octaves=1,
+                    use_flow=False, activation="silu"),
+    ),
+}  # fmt: skip
+
+
+def decoded_frames(data: bytes, scale: int) -> np.ndarray:
+    """Every frame of a .cfv file rendered on the CPU at `scale` times its size."""
+    decoded = decode_cfv(data)
+    canvas = decoded.canvas
+    times = torch.arange(canvas.num_frames, dtype=torch.float64)
+    size = (canvas.width * scale, canvas.height * scale)
+    return np.stack(list(render(decoded.model, canvas, *size, times)))
+
+
+def digest(frames_u8: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(frames_u8, dtype=np.uint8).tobytes()).hexdigest()
+
+
+def describe(name: str, data: bytes) -> tuple[dict, dict[str, np.ndarray]]:
+    """The index entry and the decoded frames of one vector."""
+    frames = {"native": decoded_frames(data, 1), "double": decoded_frames(data, 2)}
+    entry = {
+        "file": f"{name}.cfv",
+        "file_sha256": hashlib.sha256(data).hexdigest(),
+        "frames_file": f"{name}.frames.npz",
+    }
+    for key, value in frames.items():
+        entry[key] = {"width": value.shape[2], "height": value.shape[1], "sha256": digest(value)}
+    return entry, frames
+
+
+def regenerate() -> None:
+    VECTORS_DIR.mkdir(parents=True, exist_ok=True)
+    index = {}
+    for name, (width, height, count, fps, seed, qmax, config) in VECTORS.items():
+        clip = pan_clip(width, height, default_trajectory(count, width, height), seed=seed)
+        result = fit(clip, config, FitConfig(epochs=60, batch_size=256, seed=0), fps)
+        data = encode_cfv(result.model, result.canvas, {"vector": name}, qmax=qmax)
+        (VECTORS_DIR / f"{name}.cfv").write_bytes(data)
+        index[name], frames = describe(name, data)
+        np.savez_compressed(VECTORS_DIR / f"{name}.frames.npz", **frames)
+        click.echo(f"{name}: {len(data)} bytes")
+    INDEX.write_text(json.dumps(index, indent=2) + "\n")
+
+
+def check() -> bool:
+    """Whether every stored vector decodes to the stored digests."""
+    ok = True
+    for name, expected in json.loads(INDEX.read_text()).items():
+        data = (VECTORS_DIR / expected["file"]).read_bytes()
+        entry, _ = describe(name, data)
+        same = entry == expected
+        ok &= same
+        click.echo(f"{name}: {'ok' if same else 'MISMATCH'}")
+    return ok
+
+
+@click.command()
+@click.option("--regenerate", "rewrite", is_flag=True, help="Refit and rewrite the vectors.")
+def main(rewrite: bool) -> None:
+    """Check the golden vectors, or regenerate them with --regenerate."""
+    if rewrite:
+        regenerate()
+    elif not check():
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
