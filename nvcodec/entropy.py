@@ -164,19 +164,30 @@ def _fit_histogram(counts: np.ndarray) -> tuple[HistogramModel, float]:
 
 def fit_model(q: np.ndarray) -> TensorModel:
     """The model with the fewest estimated bits (header included) for int8 codes ``q``."""
+    return _cheapest_model(q)[0]
+
+
+def estimated_bits(q: np.ndarray) -> float:
+    """Bits that :func:`encode_tensors` spends on int8 codes ``q``, header included, to within
+    the range coder's few bits of overhead per stream."""
+    model, bits = _cheapest_model(q)
+    return 8.0 * len(model.to_bytes()) if isinstance(model, ConstantModel) else bits
+
+
+def _cheapest_model(q: np.ndarray) -> tuple[TensorModel, float]:
     flat = _check_codes(q)
     if flat.size == 0:
-        return ConstantModel(0)
+        return ConstantModel(0), 0.0
     lo, hi = int(flat.min()), int(flat.max())
     if lo == hi:
-        return ConstantModel(lo)
+        return ConstantModel(lo), 0.0
     if flat.size > MAX_COUNT:
         raise ValueError(f"tensors are limited to {MAX_COUNT} elements")
     counts = np.bincount(flat.astype(np.int64) - SYMBOL_MIN, minlength=ALPHABET)
     # The (lower) median is a maximum-likelihood centre of a Laplace distribution.
     mu = int(np.searchsorted(np.cumsum(counts), (flat.size - 1) // 2, side="right")) + SYMBOL_MIN
     candidates = [_fit_laplace(counts.astype(np.float64), mu), _fit_histogram(counts)]
-    return min(candidates, key=lambda pair: pair[1])[0]
+    return min(candidates, key=lambda pair: pair[1])
 
 
 def _check_codes(q: np.ndarray) -> np.ndarray:

@@ -7,11 +7,16 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import torch
+from hypothesis import settings
 
 from nvcodec.synthetic import default_trajectory, pan_clip
 from nvcodec.video import write_video
 
 torch.set_num_threads(2)
+
+# Shared 2-core machines stall a test now and then; a timing deadline would make that a failure.
+settings.register_profile("shared-machine", deadline=None)
+settings.load_profile("shared-machine")
 
 
 @pytest.fixture(scope="session")

@@ -26,6 +26,7 @@ from nvcodec.bitstream import (
     probe_cfv,
     quantized_model,
     replace_metadata,
+    stored_weights,
 )
 from nvcodec.container import SIGNATURE, read_container, write_container
 from nvcodec.errors import CfvError, CfvVersionError
@@ -97,6 +98,20 @@ def test_quantized_model_is_int8_on_the_colour_nets_and_float16_on_the_flow() ->
     steps = weight.abs().amax(dim=1, keepdim=True) / 127
     codes = weight / steps
     torch.testing.assert_close(codes, codes.round(), atol=1e-3, rtol=0)
+
+
+def test_each_colour_map_has_its_own_step_and_biases_keep_the_full_range() -> None:
+    model = _model()
+    maps = len(model.colour.weights)
+    per_map = tuple(range(15, 15 + 10 * maps, 10))
+    stored = stored_weights(model, per_map)
+    for layer in range(CONFIG.num_layers):
+        for index, limit in enumerate(per_map):
+            weight, bias = stored.codes[2 * (layer * maps + index) : 2 * (layer * maps + index) + 2]
+            assert np.abs(weight.astype(int)).max() == limit
+            assert np.abs(bias.astype(int)).max() == 127
+    with pytest.raises(ValueError, match="one qmax per colour linear map"):
+        stored_weights(model, per_map[:-1])
 
 
 def test_encoding_is_deterministic_and_leaves_the_rng_alone(sample: bytes) -> None:

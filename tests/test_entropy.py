@@ -19,6 +19,7 @@ from nvcodec.entropy import (
     LaplaceModel,
     decode_tensors,
     encode_tensors,
+    estimated_bits,
     fit_model,
     frequencies,
     parse_model,
@@ -181,6 +182,14 @@ def test_round_trip_of_several_tensors_in_one_stream(tensors: list[np.ndarray]) 
 )
 def test_degenerate_tensors(q: np.ndarray) -> None:
     _round_trip([q, q])
+
+
+@given(st.one_of(codes, narrow_codes))
+def test_estimated_bits_match_the_coded_size(q: np.ndarray) -> None:
+    headers, payload = encode_tensors([q])
+    actual = 8 * (len(headers[0]) + len(payload))
+    # The range coder flushes up to two 32-bit words beyond the ideal code length.
+    assert actual - 64 <= estimated_bits(q) <= actual + 1
 
 
 def test_constant_tensors_cost_no_payload() -> None:
