@@ -37,6 +37,7 @@ from nvcodec.presets import PRESETS, config_for_budget
 from nvcodec.ratecontrol import bpp_within_tolerance, choose_qmax, params_for_bpp
 from nvcodec.render import Canvas, psnr, render, resampled_frames
 from nvcodec.video import MAX_CLIP_BYTES, check_size, read_video, resize_frames, write_video
+from nvcodec.views import View
 
 DEFAULT_PRESET = "s"
 DEFAULT_EPOCHS = 20.0
@@ -70,7 +71,7 @@ class EncodeSummary:
     psnr: float
     psnr_unquantized: float
     psnr_per_frame: list[float]
-    qmax: int
+    qmax: tuple[int, ...]
     epochs: float
     fit_seconds: float
     seconds: float
@@ -193,7 +194,7 @@ def encode(
         "settings": settings,
         "psnr": _rounded(encoded.psnr),
         "psnr_unquantized": _rounded(encoded.psnr_unquantized),
-        "qmax": encoded.qmax,
+        "qmax": list(encoded.qmax),
         "epochs": round(encoded.epochs, 3),
         "fit_seconds": round(encoded.fit_seconds, 3),
         "device": encoded.device,
@@ -330,6 +331,13 @@ def decode(
     device: str = "auto",
     overwrite: bool = False,
     on_progress: Callable[[DecodeProgress], None] | None = None,
+    alpha_map: bool = False,
+    layer: int | None = None,
+    drop_layer: int | None = None,
+    stabilize: float | None = None,
+    stabilize_layer: int | None = None,
+    canonical: bool = False,
+    canonical_extent: float | None = None,
 ) -> DecodeSummary:
     """Render a .cfv file (a path or its bytes) at any size, frame rate and frame range.
 
@@ -337,16 +345,30 @@ def decode(
     frame rate over the clip's duration; `frames` = (start, stop) picks output frames, and only
     those are rendered. The output's suffix picks the format (.mp4, .mkv, .y4m, or a PNG
     pattern such as `frames/%05d.png`); without `output` the frames are returned in
-    `summary.frames_u8`.
+    `summary.frames_u8`. `alpha_map`, `layer`, `drop_layer`, `stabilize`, `stabilize_layer`,
+    `canonical` and `canonical_extent` pick what is shown (`nvcodec.views.View`); with
+    `canonical`, `size` is that of the whole window and `scale` keeps the frame's pixel density.
     """
     started = time.perf_counter()
     if scale is not None and size is not None:
         raise SettingsError("give --scale or --size, not both")
+    view = View(
+        alpha_map=alpha_map,
+        layer=layer,
+        drop_layer=drop_layer,
+        stabilize=stabilize,
+        stabilize_layer=stabilize_layer,
+        canonical=canonical,
+        canonical_extent=canonical_extent,
+    )
     data = _read_cfv(input)
     torch_device = resolve_device(device)
     decoded = decode_cfv(data, device=torch_device)
     canvas = decoded.canvas
+    view.check(decoded.model.config)
     width, height = _output_size(canvas, scale, size)
+    if size is None:
+        width, height = view.raster(width, height)
     out_fps = canvas.fps if fps is None else parse_fps(fps)
     available = _frame_count(canvas, out_fps)
     if available > MAX_FRAMES:
@@ -354,9 +376,11 @@ def decode(
     wanted = _frame_slice(*(frames or (None, None)), available)
     source_frames = resampled_frames(canvas, out_fps)[wanted]
     count = len(source_frames)
-    rendered = _with_progress(
-        render(decoded.model, canvas, width, height, source_frames), count, on_progress
-    )
+    if view.plain:
+        frames_out = render(decoded.model, canvas, width, height, source_frames)
+    else:
+        frames_out = view.render(decoded.model, canvas, width, height, source_frames)
+    rendered = _with_progress(frames_out, count, on_progress)
     frames_u8 = None
     if output is None:
         if count * width * height * 3 > MAX_CLIP_BYTES:

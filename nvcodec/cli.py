@@ -137,6 +137,7 @@ DEVICE = click.option(
     show_default=True,
     help="Where to compute; auto takes CUDA when present.",
 )
+LAYER = click.IntRange(min=0)
 OVERWRITE = click.option("-y", "--overwrite", is_flag=True, help="Overwrite existing outputs.")
 QUIET = click.option("-q", "--quiet", is_flag=True, help="No progress and no summary.")
 JSON = click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
@@ -232,17 +233,65 @@ def encode(
 @click.option("-r", "--fps", type=FrameRate(), help="Frame rate, e.g. 60 or 30000/1001.")
 @click.option("--frames", type=FrameRange(), help="Render output frames A to B-1 only.")
 @click.option("--lossless", is_flag=True, help="Lossless RGB H.264 for .mp4 outputs.")
+@click.option("--alpha-map", is_flag=True, help="Show the layers' alphas, one colour per layer.")
+@click.option(
+    "--layer", type=LAYER, metavar="K", help="Show layer K's RGB alone (layers count from 0)."
+)
+@click.option(
+    "--drop-layer", type=LAYER, metavar="K", help="Show the other layers without layer K."
+)
+@click.option(
+    "--stabilize",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SIGMA",
+    help="Smooth the camera motion with a Gaussian of SIGMA frames.",
+)
+@click.option(
+    "--stabilize-layer",
+    type=LAYER,
+    metavar="K",
+    help="The layer whose motion is the camera's [default: the largest mean alpha].",
+)
+@click.option("--canonical", is_flag=True, help="Show the canonical space the flow maps into.")
+@click.option(
+    "--canonical-extent",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="F",
+    help="Canonical window size relative to the frame [default: 2].",
+)
 @DEVICE
 @OVERWRITE
 @QUIET
 @JSON
 def decode(
-    input, output, scale, size, fps, frames, lossless, device, overwrite, quiet, as_json
+    input,
+    output,
+    scale,
+    size,
+    fps,
+    frames,
+    lossless,
+    alpha_map,
+    layer,
+    drop_layer,
+    stabilize,
+    stabilize_layer,
+    canonical,
+    canonical_extent,
+    device,
+    overwrite,
+    quiet,
+    as_json,
 ) -> None:
     """Render INPUT (.cfv) to a video at any resolution and frame rate.
 
     The output's suffix picks the format: .mp4 (H.264; --lossless for exact RGB), .mkv (FFV1,
     lossless), .y4m (raw 4:4:4), or a PNG pattern such as frames/%05d.png.
+
+    Instead of the frames it can show the layers' alpha maps (--alpha-map), one layer alone
+    (--layer) or the others without it (--drop-layer), render through a smoothed camera
+    motion (--stabilize), or show the colour networks over a window wider than the frame
+    without the flow (--canonical; -s then sizes the whole window).
     """
     output = output or str(Path(input).with_suffix(".mp4"))
     with ProgressLine(enabled=not quiet) as progress:
@@ -257,6 +306,13 @@ def decode(
             device=device,
             overwrite=overwrite,
             on_progress=progress.frames,
+            alpha_map=alpha_map,
+            layer=layer,
+            drop_layer=drop_layer,
+            stabilize=stabilize,
+            stabilize_layer=stabilize_layer,
+            canonical=canonical,
+            canonical_extent=canonical_extent,
         )
     if as_json:
         click.echo(json.dumps(summary.to_dict(), indent=2))

@@ -136,9 +136,16 @@ class CoordFlow(nn.Module):
         if self.flow is None:
             eye = torch.eye(2, 3, dtype=t.dtype, device=t.device)
             return eye.expand(layers, t.shape[0], 2, 3)
+        return similarity_matrices(self.flow_parameters(t))
+
+    def flow_parameters(self, t: torch.Tensor) -> torch.Tensor:
+        """Each layer's flow output (log s, theta, dx, dy) at times t [F]: [layers, F, 4]; zeros,
+        the identity, for a model without flow."""
+        layers = self.config.num_layers
+        if self.flow is None:
+            return t.new_zeros(layers, t.shape[0], 4)
         encoded = fourier_features(t.unsqueeze(-1), self.config.flow_octaves)
-        params = self.flow(encoded.expand(layers, -1, -1))
-        return similarity_matrices(params)
+        return self.flow(encoded.expand(layers, -1, -1))
 
     def frame_terms(self, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """What depends on time only, computed once per frame: the similarity matrices and the

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -40,10 +40,12 @@ class LayeredFrame:
     alpha: np.ndarray  # layers x H x W
 
 
-def pixel_coordinates(canvas: Canvas, width: int, height: int) -> tuple[torch.Tensor, torch.Tensor]:
+def pixel_coordinates(
+    canvas: Canvas, width: int, height: int, zoom: float = 1.0
+) -> tuple[torch.Tensor, torch.Tensor]:
     """x of each column [width] and y of each row [height] at pixel centres of a width x height
-    raster laid over the canvas."""
-    extent_x, extent_y = canvas.extent
+    raster laid over the canvas, or over a window `zoom` times the canvas's extent."""
+    extent_x, extent_y = (zoom * half for half in canvas.extent)
     x = (2.0 * (torch.arange(width, dtype=torch.float64) + 0.5) / width - 1.0) * extent_x
     y = (2.0 * (torch.arange(height, dtype=torch.float64) + 0.5) / height - 1.0) * extent_y
     return x.float(), y.float()
@@ -69,14 +71,18 @@ def render_raw(
     height: int,
     source_frames: torch.Tensor,
     batch_pixels: int = DEFAULT_BATCH_PIXELS,
+    zoom: float = 1.0,
+    transforms: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> Iterator[torch.Tensor]:
     """Raw layer outputs [layers, H * W, 4] of each requested frame, in order.
 
     Small frames are grouped so one batch holds several of them; large frames are split into
-    chunks of `batch_pixels`, so memory stays bounded at any resolution.
+    chunks of `batch_pixels`, so memory stays bounded at any resolution. `zoom` widens the
+    sampled window around the frame's centre; `transforms`, given source frame numbers [F],
+    returns the [layers, F, 2, 3] matrices to use instead of the flow's own.
     """
     device = next(model.parameters()).device
-    x, y = pixel_coordinates(canvas, width, height)
+    x, y = pixel_coordinates(canvas, width, height, zoom)
     grid = torch.stack(torch.meshgrid(y, x, indexing="ij")[::-1], dim=-1).reshape(-1, 2).to(device)
     per_frame = width * height
     group = max(1, batch_pixels // per_frame)
@@ -85,6 +91,8 @@ def render_raw(
     for first in range(0, len(source_frames), group):
         frames = source_frames[first : first + group]
         terms = model.frame_terms(frame_times(canvas, frames).to(device))
+        if transforms is not None:
+            terms = (transforms(frames).to(device=device, dtype=torch.float32), terms[1])
         out = torch.empty(layers, len(frames) * per_frame, 4, device=device)
         frame_of = torch.arange(len(frames), device=device).repeat_interleave(per_frame)
         for start in range(0, out.shape[1], batch_pixels):

@@ -52,3 +52,29 @@ def pan_clip(
         frame = F.grid_sample(image, grid, mode="bicubic", align_corners=False)
         frames.append(frame[0].permute(1, 2, 0))
     return (torch.stack(frames).clamp(0, 1) * 255.0 + 0.5).to(torch.uint8).numpy()
+
+
+def object_clip(
+    width: int,
+    height: int,
+    background: np.ndarray,
+    path: np.ndarray,
+    radius: float,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A textured disc moving over a panning texture, with the disc's true masks.
+
+    The background pans along `background` ([frames, 2] pixels, as in `pan_clip`); the disc,
+    of `radius` pixels with a texture of its own that moves with it, is centred at the frame's
+    centre plus `path[k]` in frame k. Returns T x H x W x 3 uint8 frames and T x H x W bool
+    masks (True on the disc, judged at pixel centres; the disc's edge is hard, so the masks
+    are exact).
+    """
+    scene = pan_clip(width, height, background, seed)
+    disc = pan_clip(width, height, path, seed + 1)
+    x = np.arange(width) + 0.5 - width / 2
+    y = np.arange(height) + 0.5 - height / 2
+    dx = x[None, None, :] - path[:, 0, None, None]
+    dy = y[None, :, None] - path[:, 1, None, None]
+    masks = dx * dx + dy * dy <= radius * radius
+    return np.where(masks[..., None], disc, scene), masks

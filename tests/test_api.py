@@ -174,10 +174,14 @@ def test_bpp_target_lands_within_ten_percent_or_warns(tiny_clip: np.ndarray) -> 
 
 def test_coarser_quantization_is_chosen_only_while_it_costs_little(tiny_cfv: str, tiny_clip):
     decoded = decode_cfv(Path(tiny_cfv).read_bytes())
+    maps = len(decoded.model.colour.weights)
     strict = choose_qmax(decoded.model, decoded.canvas, tiny_clip, max_cost_db=-1.0)
-    assert strict.qmax == 127
+    assert strict.qmax == (127,) * maps
     loose = choose_qmax(decoded.model, decoded.canvas, tiny_clip, max_cost_db=100.0)
-    assert loose.qmax == 15 and loose.psnr_float == strict.psnr_float
+    assert loose.qmax == (15,) * maps and loose.psnr_float == strict.psnr_float
+    budget = 0.5
+    middle = choose_qmax(decoded.model, decoded.canvas, tiny_clip, max_cost_db=budget)
+    assert middle.cost_db <= budget
 
 
 def test_parse_fps() -> None:

@@ -19,6 +19,13 @@ sys.path.insert(0, str(ROOT))
 
 from nvcodec.model import CoordFlow, count_parameters  # noqa: E402
 from nvcodec.presets import PRESETS, config_for_preset  # noqa: E402
+from tools.bench.rdtable import (  # noqa: E402
+    bd_table,
+    missing_bd_reasons,
+    points_table,
+    published_lines,
+)
+from tools.bench.schema import parse_result  # noqa: E402
 
 RESULTS = ROOT / "tools" / "results"
 BENCH_RESULTS = ROOT / "tools" / "bench" / "results"
@@ -26,7 +33,7 @@ BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
 
 def load(name: str) -> dict | None:
-    folder = BENCH_RESULTS if name.startswith("speed_") else RESULTS
+    folder = BENCH_RESULTS if name.startswith(("speed_", "rd_")) else RESULTS
     path = folder / f"{name}.json"
     return json.loads(path.read_text()) if path.exists() else None
 
@@ -82,17 +89,20 @@ def sweep_section(result: dict) -> list[str]:
 def ablation_section(result: dict) -> list[str]:
     lines = [
         f"**Ablation** (the paper's Table 5; equal parameter budget and "
-        f"{result['fit']['seconds']:.0f} s of fitting each; {machine(result)}; "
-        "`python tools/study.py ablation`):",
+        f"{result['fit']['seconds']:.0f} s of fitting each, repeated with seeds "
+        f"{', '.join(map(str, result['fit']['seeds']))}; {machine(result)}; "
+        "`python tools/study.py ablation`). PSNR is the mean over the seeds, ± their standard "
+        "deviation:",
         "",
-        "| clip | variant | parameters | epochs | PSNR (dB) |",
-        "| --- | --- | ---: | ---: | ---: |",
+        "| clip | variant | parameters | epochs | PSNR (dB) | per seed |",
+        "| --- | --- | ---: | ---: | ---: | --- |",
     ]
-    lines += [
-        f"| {r['clip']} | {r['variant']} | {r['model']['params']:,} | {r['epochs']:.1f} | "
-        f"{r['psnr']:.2f} |"
-        for r in result["rows"]
-    ]
+    for r in result["rows"]:
+        per_seed = ", ".join(f"{run['psnr']:.2f}" for run in r["runs"])
+        lines.append(
+            f"| {r['clip']} | {r['variant']} | {r['model']['params']:,} | {r['epochs']:.1f} | "
+            f"{r['psnr']:.2f} ± {r['psnr_std']:.2f} | {per_seed} |"
+        )
     return lines
 
 
@@ -158,13 +168,149 @@ def speed_section(result: dict) -> list[str]:
     return lines
 
 
+def rd_section(result: dict) -> list[str]:
+    rd = parse_result(result, "rd result")
+    clip, nvcodec = rd.clip, rd.curves[0]
+    effort = ", ".join(
+        f"{v:g} {k}" for k, v in nvcodec.settings.items() if k in ("epochs", "minutes") and v
+    )
+    lines = [
+        f"**Rate-distortion** ({clip.path} frames {clip.frames[0]}:{clip.frames[1]} at "
+        f"{clip.size[0]}x{clip.size[1]}; nvcodec fitted for {effort} per point; "
+        f"{machine(result)}; `{rd.command}`). bpp from the bytes of the .cfv file and of the "
+        "classic codecs' packets; PSNR from the MSE over all pixels of all frames, on RGB and "
+        "on BT.709 luma:",
+        "",
+        *points_table(rd),
+        "",
+        f"Bjøntegaard deltas against {rd.anchor} (cubic fits over the shared range, "
+        "`tools/bench/bd.py`; negative BD-rate and positive BD-PSNR are better):",
+        "",
+        *bd_table(rd),
+    ]
+    reasons = missing_bd_reasons(rd)
+    if reasons:
+        lines += ["", *reasons]
+    published = "Published, not measured (`tools/bench/published.json`):"
+    return [*lines, "", published, "", *published_lines()]
+
+
+def upsampling_section(result: dict) -> list[str]:
+    fit = result["rows"][0]["fit"]
+    small, large = result["rows"][0]["fitted_size"], result["rows"][0]["true_size"]
+    lines = [
+        f"**Upsampling, the paper's Figure 5 protocol.** Fitted at {small[0]}x{small[1]} (the "
+        f"true frames area-downscaled {result['settings']['factor']}x), rendered at "
+        f"{large[0]}x{large[1]} and compared with the true frames, beside classic upsampling of "
+        f"the same small clip ({result['settings']['frames']} frames, {fit['params']:,} "
+        f"parameters, {fit['epochs']:g} epochs; {machine(result)}; "
+        "`python tools/applications.py upsampling`):",
+        "",
+        "| clip | CoordFlow (dB) | bilinear (dB) | nearest (dB) | "
+        f"fit at {small[0]}x{small[1]} (dB) |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    lines += [
+        f"| {r['clip']} | {r['psnr_coordflow']:.2f} | {r['psnr_bilinear']:.2f} | "
+        f"{r['psnr_nearest']:.2f} | {r['fit']['psnr_on_fitted_frames']:.2f} |"
+        for r in result["rows"]
+    ]
+    return lines
+
+
+def interpolation_section(result: dict) -> list[str]:
+    fit = result["rows"][0]["fit"]
+    size = result["settings"]["size"]
+    lines = [
+        f"**Frame interpolation.** Fitted on the even frames of {result['settings']['frames']} "
+        f"at {size[0]}x{size[1]}; each odd frame rendered at its half-frame time, against the "
+        f"true frame ({fit['params']:,} parameters, {fit['epochs']:g} epochs; {machine(result)};"
+        " `python tools/applications.py interpolation`):",
+        "",
+        "| clip | CoordFlow (dB) | mean of the two neighbours (dB) | previous frame (dB) | "
+        "fit on the even frames (dB) |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    lines += [
+        f"| {r['clip']} | {r['psnr_coordflow']:.2f} | {r['psnr_blend']:.2f} | "
+        f"{r['psnr_repeat']:.2f} | {r['fit']['psnr_on_fitted_frames']:.2f} |"
+        for r in result["rows"]
+    ]
+    return lines
+
+
+def stabilization_section(result: dict) -> list[str]:
+    settings, fit = result["settings"], result["fit"]
+    lines = [
+        f"**Stabilization.** A {settings['clip']} (band-limited, periods of about 6 frames and "
+        f"up), fitted with {fit['params']:,} parameters for {fit['epochs']:g} epochs "
+        f"({fit['psnr_on_fitted_frames']:.2f} dB), then decoded with `--stabilize "
+        f"{settings['sigma_frames']:g}` ({machine(result)}; "
+        "`python tools/applications.py stabilization`). Paths are in pixels; *measured* ones "
+        "come from phase correlation of neighbouring frames:",
+        "",
+        "| path | RMS deviation from the smooth pan | RMS second difference |",
+        "| --- | ---: | ---: |",
+    ]
+    lines += [
+        f"| {name} | {row['rms_deviation_px']:.2f} | {row['rms_second_difference_px']:.2f} |"
+        for name, row in result["jitter"].items()
+    ]
+    return lines + ["", "![stabilization](tools/results/applications_stabilization.png)"]
+
+
+def denoising_section(result: dict) -> list[str]:
+    settings, fit = result["settings"], result["fit"]
+    return [
+        f"**Denoising.** {settings['clip'].capitalize()} with Gaussian noise of sigma "
+        f"{settings['noise_sigma']:g}/255 added, fitted with {fit['params']:,} parameters for "
+        f"{fit['epochs']:g} epochs ({machine(result)}; `python tools/applications.py "
+        "denoising`):",
+        "",
+        "| frames | PSNR against the clean frames (dB) |",
+        "| --- | ---: |",
+        f"| noisy input | {result['psnr_noisy_vs_clean']:.2f} |",
+        f"| CoordFlow fit of the noisy input | {result['psnr_fit_vs_clean']:.2f} |",
+        "",
+        f"The fit is {result['psnr_fit_vs_noisy']:.2f} dB from the noisy frames it was given.",
+    ]
+
+
+def segmentation_section(result: dict) -> list[str]:
+    settings, fit = result["settings"], result["fit"]
+    return [
+        f"**Segmentation.** A {settings['clip']}, both with the same texture statistics, so "
+        f"only motion tells them apart; {fit['params']:,} parameters, {fit['epochs']:g} epochs "
+        f"({fit['psnr_on_fitted_frames']:.2f} dB; {machine(result)}; "
+        "`python tools/applications.py segmentation`). The argmax of the alphas against the "
+        "disc's true mask, with the better of the two layer assignments:",
+        "",
+        "| IoU, whole clip | worst frame | best frame | mean alpha per layer |",
+        "| ---: | ---: | ---: | --- |",
+        f"| {result['iou']:.3f} | {result['iou_per_frame_min']:.3f} | "
+        f"{result['iou_per_frame_max']:.3f} | "
+        f"{', '.join(f'{a:.3f}' for a in result['mean_alpha'])} |",
+        "",
+        "Frames, `--alpha-map`, and the background layer alone (`--layer "
+        f"{1 - result['object_layer']}`), which paints the background the disc hides:",
+        "",
+        "![segmentation](tools/results/applications_segmentation.png)",
+    ]
+
+
 SECTIONS = [
     ("bunny_160x90x32_xs_curve", curve_section),
     ("ablation_160x90x32", ablation_section),
     ("flow_recovery", flow_section),
     ("fit_sweep_160x90x32", sweep_section),
+    ("applications_upsampling", upsampling_section),
+    ("applications_interpolation", interpolation_section),
+    ("applications_stabilization", stabilization_section),
+    ("applications_denoising", denoising_section),
+    ("applications_segmentation", segmentation_section),
     ("speed_cpu", speed_section),
     ("speed_cuda", speed_section),
+    ("rd_bunny_320x180", rd_section),
 ]
 
 

@@ -1,0 +1,1 @@
+"""Measurement tools; importable as `tools.*` from the repository root (tests set pythonpath)."""

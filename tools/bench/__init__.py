@@ -1,0 +1,1 @@
+"""Benchmarks: speed (`speed.py`) and rate-distortion against classic codecs (`rd.py`)."""
