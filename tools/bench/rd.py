@@ -292,86 +292,56 @@ def main(
     if missing:
         raise click.UsageError(f"PyAV's FFmpeg lacks {CODECS[missing[0]].codec}; leave it out")
     try:
-        run(
-            input,
-            frames,
-            size,
-            params_list,
-            bpp_list,
-            minutes,
-            epochs,
-            names,
-            crf_points,
-            device,
-            out,
+        path = input if input is not None else _bunny()
+        start, stop = frames if frames is not None else (None, None)
+        video = read_video(path, start or 0, stop, size)
+        clip_frames = video.frames_u8
+        if names and (video.width % 2 or video.height % 2):
+            raise click.UsageError(
+                f"{video.width}x{video.height}: the classic codecs need an even width and height "
+                "(4:2:0); give -s WxH"
+            )
+        clip = Clip(
+            path=BUNNY if input is None else str(input),
+            frames=[start or 0, (start or 0) + video.num_frames],
+            size=[video.width, video.height],
+            fps=f"{video.fps.numerator}/{video.fps.denominator}",
+            resized=size is not None,
         )
+        if bpp_list:
+            sizes = [{"bpp": b} for b in bpp_list]
+        else:
+            sizes = [{"params": n} for n in params_list or DEFAULT_PARAMS]
+        effort = {"epochs": epochs, "minutes": minutes} if epochs or minutes else {"epochs": 20.0}
+        with tempfile.TemporaryDirectory(prefix="nvcodec-rd-") as workdir:
+            curves = [nvcodec_curve(clip_frames, video.fps, sizes, effort, device, Path(workdir))]
+        rates = [p.bpp for p in curves[0].points]
+        for name in names:
+            curves.append(
+                classic_curve(
+                    CODECS[name], clip_frames, video.fps, (min(rates), max(rates)), crf_points
+                )
+            )
+        anchor = next((c for c in curves if c.codec == X265_MEDIUM.name), None)
+        result = RdResult(
+            command=shlex.join(["python", "tools/bench/rd.py", *sys.argv[1:]]),
+            environment=describe_environment(resolve_device(device)),
+            luma=LUMA,
+            anchor=X265_MEDIUM.name,
+            clip=clip,
+            curves=[with_bd(c, anchor) for c in curves],
+        )
+        stem = "bunny" if input is None else Path(input).stem
+        json_path = Path(out or f"out/rd_{stem}_{video.width}x{video.height}.json")
+        write_result(result, json_path)
+        table = [*points_table(result), "", f"Against {result.anchor}:", "", *bd_table(result)]
+        table += ["", *missing_bd_reasons(result)]
+        json_path.with_suffix(".md").write_text("\n".join(table) + "\n")
+        click.echo("\n".join(table))
+        click.echo(plot_rd(result, json_path.with_suffix(".png")))
+        click.echo(f"wrote {json_path} and {json_path.with_suffix('.md')}")
     except NvcodecError as exc:
         raise click.ClickException(str(exc)) from None
-
-
-def run(
-    input: str | None,
-    frames: tuple[int | None, int | None] | None,
-    size: tuple[int, int] | None,
-    params_list: list[int] | None,
-    bpp_list: list[float] | None,
-    minutes: float | None,
-    epochs: float | None,
-    names: list[str],
-    crf_points: int,
-    device: str,
-    out: str | None,
-) -> RdResult:
-    """The whole benchmark; `main` only checks the options and maps errors to one line."""
-    path = input if input is not None else _bunny()
-    start, stop = frames if frames is not None else (None, None)
-    video = read_video(path, start or 0, stop, size)
-    clip_frames = video.frames_u8
-    if names and (video.width % 2 or video.height % 2):
-        raise click.UsageError(
-            f"{video.width}x{video.height}: the classic codecs need an even width and height "
-            "(4:2:0); give -s WxH"
-        )
-    clip = Clip(
-        path=BUNNY if input is None else str(input),
-        frames=[start or 0, (start or 0) + video.num_frames],
-        size=[video.width, video.height],
-        fps=f"{video.fps.numerator}/{video.fps.denominator}",
-        resized=size is not None,
-    )
-    if bpp_list:
-        sizes = [{"bpp": b} for b in bpp_list]
-    else:
-        sizes = [{"params": n} for n in params_list or DEFAULT_PARAMS]
-    effort = {"epochs": epochs, "minutes": minutes} if epochs or minutes else {"epochs": 20.0}
-    with tempfile.TemporaryDirectory(prefix="nvcodec-rd-") as workdir:
-        curves = [nvcodec_curve(clip_frames, video.fps, sizes, effort, device, Path(workdir))]
-    rates = [p.bpp for p in curves[0].points]
-    for name in names:
-        curves.append(
-            classic_curve(
-                CODECS[name], clip_frames, video.fps, (min(rates), max(rates)), crf_points
-            )
-        )
-    anchor = next((c for c in curves if c.codec == X265_MEDIUM.name), None)
-    result = RdResult(
-        command=shlex.join(["python", "tools/bench/rd.py", *sys.argv[1:]]),
-        environment=describe_environment(resolve_device(device)),
-        luma=LUMA,
-        anchor=X265_MEDIUM.name,
-        clip=clip,
-        curves=[with_bd(c, anchor) for c in curves],
-    )
-    stem = "bunny" if input is None else Path(input).stem
-    json_path = Path(out or f"out/rd_{stem}_{video.width}x{video.height}.json")
-    write_result(result, json_path)
-    table = [*points_table(result), "", f"Against {result.anchor}:", "", *bd_table(result)]
-    table += ["", *missing_bd_reasons(result)]
-    json_path.with_suffix(".md").write_text("\n".join(table) + "\n")
-    click.echo("\n".join(table))
-    click.echo(plot_rd(result, json_path.with_suffix(".png")))
-    click.echo(f"wrote {json_path} and {json_path.with_suffix('.md')}")
-    return result
 
 
 if __name__ == "__main__":
