@@ -153,6 +153,9 @@ def write_video(
             f"{path}: unknown output type; use .mp4, .mkv, .y4m or a PNG pattern like f_%05d.png"
         )
     codec, pix_fmt, options = VIDEO_SUFFIXES[suffix](lossless)
+    if codec == "ffv1" and width == 1:
+        # FFV1 splits frames into slices by default, and cannot slice a one-pixel-wide frame.
+        options = {**options, "slices": "1"}
     if pix_fmt == "yuv420p" and (width % 2 or height % 2):
         raise VideoError(f"H.264 4:2:0 needs even sizes, got {width}x{height}; use --lossless")
     count = 0
