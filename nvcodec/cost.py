@@ -10,24 +10,33 @@ from __future__ import annotations
 from nvcodec.model import ModelConfig, encoding_size
 
 
-def colour_macs_per_pixel(config: ModelConfig) -> int:
-    """MACs that every pixel pays in the colour networks (all layers together)."""
-    xy_features = encoding_size(config.xy_octaves, 2)
+def colour_macs_per_pixel(config: ModelConfig, time_features: bool = False) -> int:
+    """MACs that every pixel pays in the colour networks (all layers together).
+
+    Rendering projects the time features once per frame; fitting, whose batches mix frames,
+    feeds them to the first layer with each pixel (`time_features=True`).
+    """
+    inputs = encoding_size(config.xy_octaves, 2)
+    inputs += encoding_size(config.t_octaves, 1) if time_features else 0
     width, depth = config.colour_width, config.colour_depth
-    per_layer = xy_features * width + (depth - 1) * width * width + width * 4
+    per_layer = inputs * width + (depth - 1) * width * width + width * 4
     return config.num_layers * per_layer
 
 
+def flow_macs(config: ModelConfig) -> int:
+    """MACs of the flow networks for one frame (all layers together)."""
+    if not config.use_flow:
+        return 0
+    sizes = [encoding_size(config.flow_octaves, 1)]
+    sizes += [config.flow_width] * config.flow_depth + [4]
+    return config.num_layers * sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+
+
 def frame_macs(config: ModelConfig) -> int:
-    """MACs computed once per frame: the flow networks and the time features' projection."""
-    t_features = encoding_size(config.t_octaves, 1)
-    projection = t_features * config.colour_width
-    flow = 0
-    if config.use_flow:
-        sizes = [encoding_size(config.flow_octaves, 1)]
-        sizes += [config.flow_width] * config.flow_depth + [4]
-        flow = sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
-    return config.num_layers * (projection + flow)
+    """MACs a render computes once per frame: the flow networks and the time features'
+    projection."""
+    projection = encoding_size(config.t_octaves, 1) * config.colour_width
+    return config.num_layers * projection + flow_macs(config)
 
 
 def render_flops_per_pixel(config: ModelConfig, pixels_per_frame: int) -> float:
@@ -36,6 +45,20 @@ def render_flops_per_pixel(config: ModelConfig, pixels_per_frame: int) -> float:
 
 
 def train_flops_per_sample(config: ModelConfig, batch_size: int, num_frames: int) -> float:
-    """Forward and backward FLOPs per pixel sample; each step evaluates every frame's terms."""
-    per_step_frames = frame_macs(config) * num_frames
-    return 6.0 * (colour_macs_per_pixel(config) + per_step_frames / batch_size)
+    """Forward and backward FLOPs per pixel sample; each step evaluates every frame's flow."""
+    per_step_flow = flow_macs(config) * num_frames
+    return 6.0 * (colour_macs_per_pixel(config, time_features=True) + per_step_flow / batch_size)
+
+
+def activation_bytes_per_pixel(config: ModelConfig, time_features: bool = False) -> int:
+    """Bytes of float32 activations a pixel's forward pass writes in the colour networks: the
+    encoded input, then each linear map's output and each activation's output.
+
+    Every one of them is written once and read at least once, so FLOPs per pixel over this
+    is an upper bound on arithmetic intensity; at the widths of small presets it is low enough
+    that the elementwise passes, not the products, set the pace on a CPU.
+    """
+    inputs = encoding_size(config.xy_octaves, 2)
+    inputs += encoding_size(config.t_octaves, 1) if time_features else 0
+    hidden = 2 * config.colour_depth * config.colour_width
+    return 4 * config.num_layers * (inputs + hidden + 4)

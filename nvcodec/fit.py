@@ -226,7 +226,7 @@ def _fit_on(
             group["lr"] = lr * group["lr_scale"]
         xy, frame, target, weight = sampler.batch(batch_size, generator)
         with autocast:
-            raw = model.layer_outputs(xy, frame, model.frame_terms(sampler.times))
+            raw = model.layer_outputs(xy, frame, sampler.times)
         loss, mse = coordflow_loss(raw.float(), target, weight, fit_config)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()

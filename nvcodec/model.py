@@ -20,6 +20,13 @@ import torch
 from torch import nn
 
 ACTIVATIONS = {"gelu": nn.functional.gelu, "silu": nn.functional.silu, "relu": torch.relu}
+# Without autograd the activation may overwrite its input: one pass over the activations
+# instead of a read, a fresh allocation and a write, which on a CPU is a fifth of a hidden layer.
+ACTIVATIONS_IN_PLACE = {
+    "gelu": torch.ops.aten.gelu_,
+    "silu": torch.ops.aten.silu_,
+    "relu": torch.relu_,
+}
 
 
 @dataclass(frozen=True)
@@ -75,13 +82,15 @@ class StackedMLP(nn.Module):
 
     Weights are [layers, out, in] (the output channel first, as int8 quantization expects).
     The first linear map may be split: when `x` has fewer features than the first layer takes,
-    the missing trailing features were projected by the caller and arrive as `first_offset`
-    (see `CoordFlow`), which lets per-frame inputs be projected once per frame.
+    the missing trailing features were projected by the caller and arrive as
+    `first_bias_offset` (see `CoordFlow.frame_outputs`), which lets inputs shared by a whole
+    frame be projected once per frame.
     """
 
     def __init__(self, layers: int, sizes: list[int], activation: str) -> None:
         super().__init__()
         self.activation = ACTIVATIONS[activation]
+        self.activation_in_place = ACTIVATIONS_IN_PLACE[activation]
         self.weights = nn.ParameterList()
         self.biases = nn.ParameterList()
         for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
@@ -93,18 +102,21 @@ class StackedMLP(nn.Module):
                 nn.Parameter(torch.empty(layers, 1, fan_out).uniform_(-bound, bound))
             )
 
-    def forward(self, x: torch.Tensor, first_offset: torch.Tensor | None = None) -> torch.Tensor:
-        """x: [layers, N, in'] -> [layers, N, out]; `first_offset` [layers, N, hidden] is added
-        to the first pre-activation."""
+    def forward(
+        self, x: torch.Tensor, first_bias_offset: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """x: [layers, N, in'] -> [layers, N, out]; `first_bias_offset` [layers, 1, hidden] is
+        added to the first layer's bias."""
         last = len(self.weights) - 1
+        activation = self.activation if torch.is_grad_enabled() else self.activation_in_place
         for index, (weight, bias) in enumerate(zip(self.weights, self.biases, strict=True)):
             if index == 0:
                 weight = weight[:, :, : x.shape[-1]]
+                if first_bias_offset is not None:
+                    bias = bias + first_bias_offset
             x = torch.baddbmm(bias, x, weight.transpose(1, 2))
-            if index == 0 and first_offset is not None:
-                x = x + first_offset
             if index < last:
-                x = self.activation(x)
+                x = activation(x)
         return x
 
 
@@ -156,17 +168,17 @@ class CoordFlow(nn.Module):
         return self.similarity(t), t_projection
 
     def layer_outputs(
-        self,
-        xy: torch.Tensor,
-        frame_index: torch.Tensor,
-        frame_terms: tuple[torch.Tensor, torch.Tensor],
+        self, xy: torch.Tensor, frame_index: torch.Tensor, times: torch.Tensor
     ) -> torch.Tensor:
-        """Raw RGB-alpha of every layer for pixels xy [N, 2] at frames `frame_index` [N] into
-        the per-frame terms: [layers, N, 4]."""
-        matrices, t_projection = frame_terms
+        """Raw RGB-alpha of every layer for pixels xy [N, 2] at times[frame_index]: [layers, N, 4].
+
+        The fitting path: pixels of many frames in one batch. The time features join each
+        pixel's input, so the first layer is one product whose backward is a plain matrix
+        product too (a per-frame projection gathered per pixel would need a scatter back).
+        """
         # index_select, not fancy indexing: its backward is a dense index_add, several times
         # faster on the CPU than the scatter that fancy indexing's backward runs.
-        m = matrices.index_select(1, frame_index)  # [layers, N, 2, 3]
+        m = self.similarity(times).index_select(1, frame_index)  # [layers, N, 2, 3]
         x, y = xy[:, 0], xy[:, 1]
         flowed = torch.stack(
             (
@@ -175,8 +187,26 @@ class CoordFlow(nn.Module):
             ),
             dim=-1,
         )
+        t_encoded = fourier_features(times.unsqueeze(-1), self.config.t_octaves)
+        t_features = t_encoded.index_select(0, frame_index).expand(self.config.num_layers, -1, -1)
+        return self.colour(
+            torch.cat([fourier_features(flowed, self.config.xy_octaves), t_features], -1)
+        )
+
+    def frame_outputs(
+        self, xy: torch.Tensor, frame: int, frame_terms: tuple[torch.Tensor, torch.Tensor]
+    ) -> torch.Tensor:
+        """`layer_outputs` for pixels that all lie in one frame, the renderer's case: the
+        frame's matrices act as one small product and its time term joins the first bias, so
+        no per-pixel copies of either are made."""
+        matrices, t_projection = frame_terms
+        m = matrices[:, frame]  # [layers, 2, 3]
+        layers = self.config.num_layers
+        flowed = torch.baddbmm(
+            m[:, None, :, 2], xy.expand(layers, -1, -1), m[:, :, :2].transpose(1, 2)
+        )
         xy_encoded = fourier_features(flowed, self.config.xy_octaves)
-        return self.colour(xy_encoded, first_offset=t_projection.index_select(1, frame_index))
+        return self.colour(xy_encoded, first_bias_offset=t_projection[:, frame : frame + 1])
 
     def forward(
         self, xy: torch.Tensor, frame_index: torch.Tensor, times: torch.Tensor
@@ -186,8 +216,7 @@ class CoordFlow(nn.Module):
         Returns (rgb [N, 3], layer_rgb [layers, N, 3], weights [layers, N]) where `weights` is
         the softmax over the layers' alphas.
         """
-        raw = self.layer_outputs(xy, frame_index, self.frame_terms(times))
-        return blend(raw)
+        return blend(self.layer_outputs(xy, frame_index, times))
 
 
 def blend(raw: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

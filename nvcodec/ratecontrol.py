@@ -70,13 +70,13 @@ class PixelSample:
         """PSNR of the model's uint8 pixels against the clip's, as a render would give them."""
         device = next(model.parameters()).device
         autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
-        terms = model.frame_terms(self.times.to(device))
+        times = self.times.to(device)
         pieces = []
         for start in range(0, len(self.xy), BATCH_PIXELS):
             stop = start + BATCH_PIXELS
             with autocast:
                 raw = model.layer_outputs(
-                    self.xy[start:stop].to(device), self.frame_index[start:stop].to(device), terms
+                    self.xy[start:stop].to(device), self.frame_index[start:stop].to(device), times
                 )
             pieces.append(to_uint8(blend(raw.float())[0]))
         return psnr(self.target_u8, np.concatenate(pieces))

@@ -1,5 +1,6 @@
 import math
 
+import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -51,19 +52,31 @@ def test_softmax_weights_sum_to_one() -> None:
     torch.testing.assert_close(rgb, (weights.unsqueeze(-1) * layer_rgb).sum(0))
 
 
-def test_split_first_layer_equals_full_input() -> None:
-    """The per-frame projection of the time features is exact, not an approximation."""
+def test_layer_outputs_follow_the_paper() -> None:
     torch.manual_seed(0)
     model = CoordFlow(TINY)
     xy, times = torch.rand(50, 2) * 2 - 1, torch.linspace(-1, 1, 4)
     frame = torch.randint(0, 4, (50,))
-    raw = model.layer_outputs(xy, frame, model.frame_terms(times))
+    raw = model.layer_outputs(xy, frame, times)
     # Reference: flow the coordinates, encode (x', y', t) in full, run the plain MLP.
     m = model.similarity(times)[:, frame]
     flowed = torch.einsum("lnij,nj->lni", m, torch.cat([xy, torch.ones(50, 1)], -1))
     t_features = fourier_features(times[frame].unsqueeze(-1), TINY.t_octaves)
     full = torch.cat([fourier_features(flowed, TINY.xy_octaves), t_features.expand(2, -1, -1)], -1)
     torch.testing.assert_close(raw, model.colour(full), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("grad", [True, False])
+def test_render_path_equals_fitting_path(grad: bool) -> None:
+    """The renderer's per-frame projection of the time features is exact, with or without
+    autograd (without it the activations run in place)."""
+    torch.manual_seed(0)
+    model = CoordFlow(TINY)
+    xy, times = torch.rand(50, 2) * 2 - 1, torch.linspace(-1, 1, 4)
+    with torch.set_grad_enabled(grad):
+        raw = model.frame_outputs(xy, 2, model.frame_terms(times))
+        reference = model.layer_outputs(xy, torch.full((50,), 2), times)
+    torch.testing.assert_close(raw, reference, rtol=1e-5, atol=1e-5)
 
 
 def test_without_flow_the_similarity_stays_identity() -> None:

