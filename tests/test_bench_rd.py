@@ -15,7 +15,7 @@ from tools.bench import rd
 from tools.bench.bd import bd_psnr, bd_rate
 from tools.bench.classic import X265_MEDIUM, span_crfs
 from tools.bench.metrics import measure
-from tools.bench.rdtable import bd_table, points_table, published_lines
+from tools.bench.rdtable import PUBLISHED, bd_table, points_table, published_lines
 from tools.bench.schema import Clip, Curve, Point, RdResult, read_result, write_result
 
 # A typical curve: rate doubles for about 3 dB (log10 R = -3 + PSNR / 10 * 0.99), with a bend.
@@ -156,8 +156,17 @@ def test_reader_rejects_missing_and_non_json_files(tmp_path) -> None:
         read_result(tmp_path / "bad.json")
 
 
-def test_published_points_cite_their_source() -> None:
-    assert all("arXiv" in line for line in published_lines())
+def test_published_table_carries_every_transcribed_value() -> None:
+    published = json.loads(PUBLISHED.read_text())
+    lines = published_lines()
+    assert published["source"]["title"] in lines[0] and "not published" in lines[0]
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in lines if line.startswith("| ")}
+    for method in published["methods"]:
+        assert len(method["psnr_by_size"]) == len(published["sizes"])
+        cells = rows[method["method"]].strip("| ").split(" | ")[1:]
+        assert [float(c) for c in cells] == method["psnr_by_size"]
+    # 3M parameters at 8 bits over 1280 x 720 x 132 pixels.
+    assert rows["*bpp at 8 bits per parameter*"].endswith("| 0.1973 |")
 
 
 def test_bad_options_are_one_line_errors(tiny_mkv: str) -> None:

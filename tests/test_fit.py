@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from nvcodec.errors import FitError
-from nvcodec.fit import DivergenceGuard, FitConfig, _schedule, fit
+from nvcodec.fit import LR, DivergenceGuard, FitConfig, _schedule, default_lr, fit
 from nvcodec.model import CoordFlow, ModelConfig
 from nvcodec.render import psnr, render
 from nvcodec.synthetic import pan_clip
@@ -106,3 +106,9 @@ def test_guard_treats_a_loss_jump_as_divergence() -> None:
     guard.recover()
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     assert guard.lr_factor == 0.5
+
+
+def test_default_lr_falls_with_width_past_the_xs_preset() -> None:
+    assert default_lr(SMALL) == LR
+    assert default_lr(ModelConfig(colour_width=144)) == LR
+    assert default_lr(ModelConfig(colour_width=600)) == pytest.approx(LR * 144 / 600)

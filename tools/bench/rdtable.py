@@ -11,6 +11,7 @@ from pathlib import Path
 from tools.bench.schema import RdResult
 
 PUBLISHED = Path(__file__).resolve().parent / "published.json"
+BUNNY_FULL = (1280, 720, 132)  # the clip the published results are on
 
 
 def points_table(result: RdResult) -> list[str]:
@@ -57,14 +58,23 @@ def missing_bd_reasons(result: RdResult) -> list[str]:
 
 
 def published_lines() -> list[str]:
-    """The published reference points (not measured here), with their sources."""
+    """The published NeRV-family results on Bunny (not measured here), as a markdown table."""
     published = json.loads(PUBLISHED.read_text())
-    lines = []
-    for source in published["sources"]:
-        head = f"{source['method']} ({source['citation']}, {source['table']})"
-        if not source["points"]:
-            lines.append(f"- {head}: {source['status']}")
-            continue
-        points = "; ".join(f"{p['bpp']:g} bpp, {p['psnr']:.2f} dB" for p in source["points"])
-        lines.append(f"- {head}, published, not measured: {points}")
+    source = published["source"]
+    width, height, frames = BUNNY_FULL
+    sizes = published["sizes"]
+    lines = [
+        f"From *{source['title']}* ({source['code']}), {source['table']}; {source['clip']}, "
+        f"models of each size trained {published['size_epochs']} epochs. PSNR of unquantized "
+        "models in dB; the paper gives no file sizes. The last row is derived here, not "
+        "published: what the weights alone would take at 8 bits each, before entropy coding.",
+        "",
+        "| method | " + " | ".join(f"{size / 1e6:g}M params" for size in sizes) + " |",
+        "| --- |" + " ---: |" * len(sizes),
+    ]
+    for row in published["methods"]:
+        cells = " | ".join(f"{value:.2f}" for value in row["psnr_by_size"])
+        lines.append(f"| {row['method']} | {cells} |")
+    bpp = " | ".join(f"{8 * size / (width * height * frames):.4f}" for size in sizes)
+    lines.append(f"| *bpp at 8 bits per parameter* | {bpp} |")
     return lines
