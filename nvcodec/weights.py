@@ -21,23 +21,35 @@ def pixel_weights(frames_u8: np.ndarray | torch.Tensor) -> torch.Tensor:
     """T x H x W x 3 uint8 frames -> T x H x W float16 weights with mean 1.
 
     w = 1 + |Laplacian| + Canny edge + |temporal change|, the two continuous maps normalised to
-    [0, 1]; then the whole map is divided by its mean so the loss keeps its scale.
+    [0, 1]; then the whole map is divided by its mean so the loss keeps its scale. Every map
+    is held in float16 (edges as bools) and combined frame by frame, so the working set stays
+    a few bytes per pixel: a float32 map of a 1080p, 600-frame clip alone would take 5 GB.
     """
     frames = torch.as_tensor(frames_u8)
     count = frames.shape[0]
     laplacian = torch.empty(frames.shape[:3], dtype=torch.float16)
     temporal = torch.empty_like(laplacian)
-    edges = torch.empty_like(laplacian)
+    edges = torch.empty(frames.shape[:3], dtype=torch.bool)
     previous = None
     for index in range(count):
         luma = _luma(frames[index])
         nxt = _luma(frames[index + 1]) if index + 1 < count else None
         laplacian[index] = _laplacian_magnitude(luma).half()
-        edges[index] = canny(luma).half()
+        edges[index] = canny(luma) > 0
         temporal[index] = _temporal_change(previous, luma, nxt).half()
         previous = luma
-    weight = 1.0 + _normalise(laplacian) + edges.float() + _normalise(temporal)
-    return (weight / weight.mean()).half()
+    scales = _normalising_scale(laplacian), _normalising_scale(temporal)
+
+    def unnormalised(index: int) -> torch.Tensor:
+        maps = (laplacian[index], temporal[index])
+        continuous = sum(_normalised(m, scale) for m, scale in zip(maps, scales, strict=True))
+        return 1.0 + continuous + edges[index].float()
+
+    mean = sum(unnormalised(index).double().sum().item() for index in range(count))
+    mean /= laplacian.numel()
+    for index in range(count):  # the Laplacian's frame is read before it is overwritten
+        laplacian[index] = (unnormalised(index) / mean).half()
+    return laplacian
 
 
 def _luma(frame_u8: torch.Tensor) -> torch.Tensor:
@@ -63,12 +75,16 @@ def _temporal_change(
     return torch.stack(diffs).mean(0) if diffs else torch.zeros_like(luma)
 
 
-def _normalise(values: torch.Tensor, samples: int = 1 << 20) -> torch.Tensor:
+def _normalising_scale(values: torch.Tensor, samples: int = 1 << 20) -> float:
+    """The map's NORMALISING_QUANTILE, estimated from a fixed random sample of its values."""
     flat = values.flatten()
     if flat.numel() > samples:
         generator = torch.Generator().manual_seed(0)
         flat = flat[torch.randint(flat.numel(), (samples,), generator=generator)]
-    scale = torch.quantile(flat.float(), NORMALISING_QUANTILE).item()
+    return torch.quantile(flat.float(), NORMALISING_QUANTILE).item()
+
+
+def _normalised(values: torch.Tensor, scale: float) -> torch.Tensor:
     if scale <= 0:
         return torch.zeros(values.shape)
     return (values.float() / scale).clamp_(0.0, 1.0)

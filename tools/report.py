@@ -33,7 +33,7 @@ BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
 
 def load(name: str) -> dict | None:
-    folder = BENCH_RESULTS if name.startswith(("speed_", "rd_")) else RESULTS
+    folder = BENCH_RESULTS if name.startswith(("speed_", "rd_", "memory_")) else RESULTS
     path = folder / f"{name}.json"
     return json.loads(path.read_text()) if path.exists() else None
 
@@ -151,21 +151,56 @@ def speed_section(result: dict) -> list[str]:
         f"**Speed** ({machine(result)}; {settings['precision'].split('.')[-1]} matmul ceiling "
         f"{result['ceiling_gflops']:.0f} GFLOP/s measured in the same run; "
         f"`python tools/bench/speed.py`, {mode}). Fitting counts forward and backward FLOPs "
-        "per pixel sample, rendering forward FLOPs per pixel (`nvcodec/cost.py`):",
+        "per pixel sample, rendering forward FLOPs per pixel (`nvcodec/cost.py`). Intensity is "
+        "forward FLOPs per byte of float32 activations that a sample's forward pass writes "
+        "(each is read back at least once); below about 100 the elementwise passes, not the "
+        "products, set the pace on this CPU:",
         "",
-        "| preset | parameters | fitting samples/s | fitting, share of ceiling | "
-        "render fps 720p | render fps 1080p | render, share of ceiling |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| preset | parameters | fit FLOPs per sample | intensity | fitting samples/s | "
+        "fitting, share of ceiling | render fps 720p | render fps 1080p | "
+        "render, share of ceiling |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for fit_row in result["fit"]:
         renders = {r["size"]: r for r in result["render"] if r["preset"] == fit_row["preset"]}
-        share = max(r["fraction_of_ceiling"] for r in renders.values())
+        shares = "/".join(f"{renders[size]['fraction_of_ceiling']:.0%}" for size in renders)
+        # Fitting counts three passes (forward, two backward products): a third is forward.
+        intensity = fit_row["flops_per_sample"] / 3 / fit_row["activation_bytes_per_sample"]
         lines.append(
             f"| {fit_row['preset']} | {fit_row['params']:,} | "
-            f"{fit_row['samples_per_second']:,} | {fit_row['fraction_of_ceiling']:.0%} | "
-            f"{renders['720p']['fps']:.3g} | {renders['1080p']['fps']:.3g} | {share:.0%} |"
+            f"{fit_row['flops_per_sample'] / 1e6:.2f}M | {intensity:.0f} | "
+            f"{fit_row['samples_per_second']:,} | "
+            f"{fit_row['fraction_of_ceiling']:.0%} | {renders['720p']['fps']:.3g} | "
+            f"{renders['1080p']['fps']:.3g} | {shares} |"
+        )
+    lines += [
+        "",
+        f"**Encode time to quality** ({settings['encode_clip']}; complete `nvcodec.encode` runs "
+        "of the xs preset, wall time from frames in to file out, PSNR of the decoded file):",
+        "",
+        "| fitting budget (s) | wall time (s) | epochs | bpp | PSNR (dB) | before quantization |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in result["encode"]:
+        lines.append(
+            f"| {row['fit_budget_seconds']:g} | {row['wall_seconds']:.1f} | {row['epochs']:.1f} | "
+            f"{row['bpp']:.3f} | {row['psnr']:.2f} | {row['psnr_unquantized']:.2f} |"
         )
     return lines
+
+
+def memory_section(result: dict) -> list[str]:
+    clip = result["clip"]
+    stages = "; ".join(
+        f"after {row['stage']} {row['peak_rss_gib']:.1f} GiB" for row in result["stages"]
+    )
+    return [
+        f"**Memory** ({machine(result)}; `python tools/bench/memory.py`): a "
+        f"{clip['width']}x{clip['height']}, {clip['frames']}-frame clip "
+        f"({result['clip_gib']:.1f} GiB as uint8 RGB), the xs preset fitted for "
+        f"{result['fit_seconds']:g} s, then {result['render_frames']} frames rendered at full "
+        f"size. Peak resident memory of the process: {stages}.",
+    ]
 
 
 def rd_section(result: dict) -> list[str]:
@@ -310,6 +345,7 @@ SECTIONS = [
     ("applications_segmentation", segmentation_section),
     ("speed_cpu", speed_section),
     ("speed_cuda", speed_section),
+    ("memory_cpu", memory_section),
     ("rd_bunny_320x180", rd_section),
 ]
 

@@ -1,0 +1,110 @@
+"""Peak memory of the CPU path on a long, large clip: does a 1080p, 600-frame encode fit in RAM?
+
+    python tools/bench/memory.py                      # 1920x1080, 600 frames
+    python tools/bench/memory.py -s 640x360 -n 100    # a smaller check
+
+It builds the clip in place as uint8 (a texture shifted a little each frame: only the size
+matters here), fits the xs preset for a few seconds (the sampler's set-up computes the loss
+weights of every pixel, the largest allocation of an encode besides the clip) and renders
+frames at full size. Peak resident memory is read from the OS after each stage. Results go to
+tools/bench/results/memory_<device>.json.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+import click
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from nvcodec.environment import describe_environment  # noqa: E402
+from nvcodec.fit import FitConfig, fit  # noqa: E402
+from nvcodec.presets import config_for_preset  # noqa: E402
+from nvcodec.render import render  # noqa: E402
+from nvcodec.synthetic import texture  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+GIB = 2**30
+
+
+def peak_rss_bytes() -> int:
+    """This process's peak resident set so far (Linux reports it in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def moving_texture(width: int, height: int, count: int) -> np.ndarray:
+    """count x height x width x 3 uint8 frames of one texture moving one pixel per frame."""
+    base = (texture(height, width).permute(1, 2, 0) * 255.0 + 0.5).to(torch.uint8).numpy()
+    clip = np.empty((count, height, width, 3), np.uint8)
+    for index in range(count):
+        clip[index] = np.roll(base, (index % height, (2 * index) % width), axis=(0, 1))
+    return clip
+
+
+def parse_size(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[int, int]:
+    try:
+        width, height = (int(part) for part in value.lower().split("x"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not WIDTHxHEIGHT") from None
+    return width, height
+
+
+@click.command()
+@click.option("-s", "--size", default="1920x1080", callback=parse_size, show_default=True)
+@click.option("-n", "--frames", default=600, show_default=True)
+@click.option("--seconds", default=10.0, show_default=True, help="Fitting time.")
+@click.option("--render-frames", default=2, show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="JSON path.")
+def main(
+    size: tuple[int, int], frames: int, seconds: float, render_frames: int, out: str | None
+) -> None:
+    """Measure peak memory while fitting and rendering a large clip on the CPU."""
+    width, height = size
+    stages = []
+
+    def stage(name: str, started: float) -> None:
+        stages.append(
+            {
+                "stage": name,
+                "peak_rss_gib": round(peak_rss_bytes() / GIB, 2),
+                "seconds": round(time.perf_counter() - started, 1),
+            }
+        )
+        click.echo(f"{name:>10s}: peak {stages[-1]['peak_rss_gib']:6.2f} GiB")
+
+    started = time.perf_counter()
+    clip = moving_texture(width, height, frames)
+    stage("clip", started)
+    config = config_for_preset("xs", width, height, frames)
+    started = time.perf_counter()
+    result = fit(clip, config, FitConfig(epochs=None, seconds=seconds, device="cpu"))
+    stage("fit", started)
+    started = time.perf_counter()
+    times = torch.arange(render_frames, dtype=torch.float64)
+    for _ in render(result.model, result.canvas, width, height, times):
+        pass
+    stage("render", started)
+    payload = {
+        "environment": describe_environment(torch.device("cpu")),
+        "clip": {"width": width, "height": height, "frames": frames},
+        "clip_gib": round(clip.nbytes / GIB, 2),
+        "fit_seconds": seconds,
+        "render_frames": render_frames,
+        "stages": stages,
+    }
+    path = Path(out) if out else RESULTS / "memory_cpu.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2) + "\n")
+    click.echo(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
