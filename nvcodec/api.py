@@ -29,6 +29,7 @@ from nvcodec.bitstream import (
     probe_cfv,
     replace_metadata,
 )
+from nvcodec.compensate import SHARE_OF_FIT, compensation_steps, quantize_with_compensation
 from nvcodec.container import MAX_CHUNK_LENGTH, SIGNATURE
 from nvcodec.errors import CfvError, FileError, SettingsError, VideoError
 from nvcodec.fit import FitConfig, FitProgress, fit, resolve_device
@@ -160,7 +161,8 @@ def encode(
     count, height, width = frames_u8.shape[:3]
     fit_config = FitConfig(
         epochs=epochs if epochs is not None or minutes is not None else DEFAULT_EPOCHS,
-        seconds=None if minutes is None else 60.0 * minutes,
+        # The budget covers the fit and the fine-tuning of quantization that follows it.
+        seconds=None if minutes is None else 60.0 * minutes / (1.0 + SHARE_OF_FIT),
         seed=seed,
         device=device,
     )
@@ -236,7 +238,11 @@ def _fit_and_store(
     if config is None or parameter_count(config) > budget:
         raise SettingsError(f"{budget} parameters are too few for a {layers}-layer model")
     result = fit(frames_u8, config, fit_config, fps, on_progress)
+    psnr_unquantized = _measure(result.model, result.canvas, frames_u8)[1]
     choice = choose_qmax(result.model, result.canvas, frames_u8)
+    steps = compensation_steps(result.steps, len(choice.qmax))
+    quantize_with_compensation(result, choice.qmax, fit_config, steps)
+    result.sampler = None
     data = encode_cfv(result.model, result.canvas, qmax=choice.qmax)
     decoded = decode_cfv(data, device=next(result.model.parameters()).device)
     per_frame, overall = _measure(decoded.model, result.canvas, frames_u8)
@@ -253,7 +259,7 @@ def _fit_and_store(
         bpp=info.bpp,
         bits_per_weight=info.bits_per_weight,
         psnr=overall,
-        psnr_unquantized=_measure(result.model, canvas, frames_u8)[1],
+        psnr_unquantized=psnr_unquantized,
         psnr_per_frame=per_frame,
         qmax=choice.qmax,
         epochs=result.epochs,

@@ -162,7 +162,9 @@ def cli() -> None:
 @click.option("--layers", type=click.IntRange(1, 8), default=2, show_default=True)
 @click.option("--epochs", type=click.FloatRange(min=0, min_open=True), help="Effort in epochs.")
 @click.option(
-    "--minutes", type=click.FloatRange(min=0, min_open=True), help="Effort as wall-clock time."
+    "--minutes",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Effort as wall-clock time (fitting and quantization fine-tuning).",
 )
 @click.option("--frames", type=FrameRange(), help="Encode frames A to B-1 only.")
 @click.option("-s", "--size", type=FrameSize(), help="Resize to WxH before fitting.")

@@ -85,6 +85,9 @@ class FitResult:
     device: str
     history: list[FitProgress] = field(default_factory=list)
     recoveries: int = 0
+    # The clip's pixels, targets and loss weights, kept for fine-tuning after the fit
+    # (nvcodec.compensate); drop it when done, it holds the clip.
+    sampler: ClipSampler | None = field(default=None, repr=False)
 
 
 def default_lr(model_config: ModelConfig) -> float:
@@ -222,14 +225,13 @@ def _fit_on(
     optimiser = torch.optim.AdamW(
         groups, lr=peak_lr, weight_decay=fit_config.weight_decay, fused=True
     )
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
     batch_size = fit_config.batch_size or default_batch_size(device)
     steps_per_epoch = sampler.num_pixels / batch_size
     total_steps = (
         math.ceil(fit_config.epochs * steps_per_epoch) if fit_config.epochs is not None else None
     )
     guard = DivergenceGuard(model, optimiser)
-    result = FitResult(model, canvas, 0, 0.0, 0.0, str(device))
+    result = FitResult(model, canvas, 0, 0.0, 0.0, str(device), sampler=sampler)
     clock = FitClock()
     window = RunningMetrics()
     last_report = 0.0
@@ -241,13 +243,7 @@ def _fit_on(
         lr = peak_lr * _schedule(progress, fit_config.warmup) * guard.lr_factor
         for group in optimiser.param_groups:
             group["lr"] = lr * group["lr_scale"]
-        xy, frame, target, weight = sampler.batch(batch_size, generator)
-        with autocast:
-            raw = model.layer_outputs(xy, frame, sampler.times)
-        loss, mse = coordflow_loss(raw.float(), target, weight, fit_config)
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        optimiser.step()
+        loss, mse = train_step(model, optimiser, sampler, batch_size, generator, fit_config)
         step += 1
         window.add(loss.detach(), mse)
         if clock.seconds() - last_report >= fit_config.report_every or step == total_steps:
@@ -268,6 +264,26 @@ def _fit_on(
     result.seconds, result.recoveries = clock.seconds(), guard.recoveries
     model.eval()
     return result
+
+
+def train_step(
+    model: CoordFlow,
+    optimiser: torch.optim.Optimizer,
+    sampler: ClipSampler,
+    batch_size: int,
+    generator: torch.Generator,
+    fit_config: FitConfig,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One optimiser step on a random batch; returns the loss and the batch's squared error."""
+    xy, frame, target, weight = sampler.batch(batch_size, generator)
+    cuda = xy.device.type == "cuda"
+    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
+        raw = model.layer_outputs(xy, frame, sampler.times)
+    loss, mse = coordflow_loss(raw.float(), target, weight, fit_config)
+    optimiser.zero_grad(set_to_none=True)
+    loss.backward()
+    optimiser.step()
+    return loss, mse
 
 
 def _progress(step: int, total_steps: int | None, seconds: float, budget: float | None) -> float:

@@ -88,3 +88,13 @@ def dequantize(q: np.ndarray, scales: np.ndarray, axis: int = 0) -> np.ndarray:
     if s.shape != (channels,):
         raise ValueError(f"expected {channels} scales for a tensor of shape {q.shape}")
     return q.astype(np.float32) * s.reshape(shape)
+
+
+def on_grid(w: np.ndarray, axis: int = 0, qmax: int = QMAX) -> np.ndarray:
+    """The float32 values a reader rebuilds from ``w`` quantized with ``qmax``.
+
+    Quantizing them again with the same ``qmax`` gives back the same codes and scales, so
+    weights put on the grid before a file is written are stored without further error.
+    """
+    q, scales = quantize_per_channel(w, axis, qmax)
+    return dequantize(q, scales, axis)

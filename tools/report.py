@@ -189,6 +189,27 @@ def speed_section(result: dict) -> list[str]:
     return lines
 
 
+def compensation_section(result: dict) -> list[str]:
+    model, fit = result["model"], result["fit"]
+    lines = [
+        f"**Quantization with compensation** ({result['clip']}; {model['params']:,} parameters "
+        f"fitted {fit['epochs']:g} epochs, {result['psnr_unquantized']:.2f} dB before "
+        f"quantization; {machine(result)}; `python tools/study.py compensation`). One qmax for "
+        f"every colour map, then {fit['steps_per_map']} fine-tuning steps after each map:",
+        "",
+        "| qmax | bits per parameter | plain quantization | with compensation |",
+        "| ---: | ---: | ---: | ---: |",
+    ]
+    for row in result["levels"]:
+        plain, compensated = row["plain"], row["compensated"]
+        lines.append(
+            f"| {row['qmax']} | {compensated['bits_per_parameter']:.2f} | "
+            f"{plain['psnr'] - result['psnr_unquantized']:+.2f} dB | "
+            f"{compensated['psnr'] - result['psnr_unquantized']:+.2f} dB |"
+        )
+    return lines
+
+
 def memory_section(result: dict) -> list[str]:
     clip = result["clip"]
     stages = "; ".join(
@@ -337,6 +358,7 @@ SECTIONS = [
     ("bunny_160x90x32_xs_curve", curve_section),
     ("ablation_160x90x32", ablation_section),
     ("flow_recovery", flow_section),
+    ("compensation_160x90x32", compensation_section),
     ("fit_sweep_160x90x32", sweep_section),
     ("applications_upsampling", upsampling_section),
     ("applications_interpolation", interpolation_section),

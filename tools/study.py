@@ -3,12 +3,14 @@
     python tools/study.py curve      # Bunny 160x90x32: PSNR vs fitting time, then 2x upsampling
     python tools/study.py ablation   # 2 layers vs 1 layer vs no flow, equal params and time
     python tools/study.py flow       # does the flow recover a known translation?
+    python tools/study.py compensation   # quantization cost, plain and with compensation
 
 Every command records the device, library versions and settings beside its numbers.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import sys
 from fractions import Fraction
@@ -21,6 +23,8 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from nvcodec.bitstream import encode_cfv, quantized_model  # noqa: E402
+from nvcodec.compensate import quantize_with_compensation  # noqa: E402
 from nvcodec.environment import describe_environment  # noqa: E402
 from nvcodec.fit import FitConfig, FitProgress, fit  # noqa: E402
 from nvcodec.model import CoordFlow, ModelConfig, count_parameters  # noqa: E402
@@ -266,6 +270,53 @@ def flow(epochs: float, frames: int) -> None:
             "recovery": report,
             "trajectory_px": trajectory.round(3).tolist(),
             "learned_px": learned.round(3).tolist(),
+        },
+    )
+
+
+@main.command()
+@click.option("--epochs", default=50.0, show_default=True)
+@click.option("--frames", default=32, show_default=True)
+@click.option("--steps-per-map", default=500, show_default=True)
+@click.option("--qmax", "levels", default="127,63,45,31", show_default=True)
+def compensation(epochs: float, frames: int, steps_per_map: int, levels: str) -> None:
+    """Bunny 160x90, xs preset: PSNR and file size at one qmax for every colour map, quantized
+    plainly and with compensation (nvcodec/compensate.py)."""
+    clip = read_video(bunny_path(), 0, frames, (160, 90)).frames_u8
+    config = config_for_budget(PRESETS["xs"], 160, 90, frames)
+    fit_config = FitConfig(epochs=epochs, seed=0)
+    fitted = fit(clip, config, fit_config)
+    unquantized = psnr(clip, render_all(fitted.model, fitted.canvas, 160, 90))
+    click.echo(f"unquantized {unquantized:.2f} dB")
+    rows = []
+    for qmax in (int(level) for level in levels.split(",")):
+        per_map = (qmax,) * len(fitted.model.colour.weights)
+        plain = quantized_model(fitted.model, per_map)
+        result = copy.deepcopy(fitted)
+        quantize_with_compensation(result, per_map, fit_config, steps_per_map)
+        compensated = quantized_model(result.model, per_map)
+        row = {"qmax": qmax}
+        for name, model in (("plain", plain), ("compensated", compensated)):
+            size = len(encode_cfv(model, fitted.canvas, qmax=per_map))
+            row[name] = {
+                "psnr": round(psnr(clip, render_all(model, fitted.canvas, 160, 90)), 3),
+                "bytes": size,
+                "bits_per_parameter": round(8 * size / count_parameters(model), 3),
+            }
+        rows.append(row)
+        click.echo(
+            f"qmax {qmax:3d}: plain {row['plain']['psnr']:.2f} dB, compensated "
+            f"{row['compensated']['psnr']:.2f} dB, {row['compensated']['bits_per_parameter']:.2f}"
+            " bits per parameter"
+        )
+    save(
+        f"compensation_160x90x{frames}",
+        {
+            "clip": f"bigbuckbunny.mp4 frames 0:{frames} at 160x90 (area filter)",
+            "model": describe(config),
+            "fit": {"epochs": epochs, "steps_per_map": steps_per_map},
+            "psnr_unquantized": round(unquantized, 3),
+            "levels": rows,
         },
     )
 

@@ -1,0 +1,78 @@
+"""Quantization with compensation: the colour nets' linear maps go onto their int8 grids one at
+a time, input side first, and after each the parameters still free are fine-tuned to absorb
+the error: the later maps, all biases (stored finely) and the flow networks.
+
+On Bunny 160x90x32 (xs preset fitted 50 epochs, 36.44 dB), with the same step for every map
+and 500 steps after each: plain quantization at qmax 63 costs 0.53 dB, compensated 0.18 dB;
+at 45, 1.04 and 0.38 dB; at 31, 1.89 and 0.89 dB. The encoder can therefore choose steps
+about three times as costly before compensation (nvcodec.ratecontrol).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+
+from nvcodec.fit import (
+    FitConfig,
+    FitResult,
+    default_batch_size,
+    default_lr,
+    flushed_denormals,
+    train_step,
+)
+from nvcodec.quantize import on_grid
+
+SHARE_OF_FIT = 0.05
+"""Compensation steps, all maps together, as a share of the fit's steps."""
+MIN_STEPS_PER_MAP = 10
+LR_SCALE = 0.15
+"""Peak learning rate of each fine-tuning round, relative to the fit's."""
+
+
+def compensation_steps(fit_steps: int, maps: int) -> int:
+    """Fine-tuning steps after each of `maps` linear maps is quantized."""
+    return max(MIN_STEPS_PER_MAP, math.ceil(SHARE_OF_FIT * fit_steps / maps))
+
+
+def quantize_with_compensation(
+    result: FitResult, qmax: Sequence[int], fit_config: FitConfig, steps_per_map: int
+) -> None:
+    """Put `result.model`'s colour weights on the grids of `qmax` (one per linear map),
+    fine-tuning the rest `steps_per_map` steps after each map. The model is changed in place
+    and ends in eval mode; writing it with the same `qmax` adds no further weight error."""
+    model, sampler = result.model, result.sampler
+    if sampler is None:
+        raise ValueError("the fit result no longer holds its clip sampler")
+    weights = model.colour.weights
+    if len(qmax) != len(weights):
+        raise ValueError(f"need one qmax per colour linear map ({len(weights)}), got {len(qmax)}")
+    device = weights[0].device
+    peak_lr = LR_SCALE * (fit_config.lr or default_lr(model.config))
+    batch_size = fit_config.batch_size or default_batch_size(device)
+    generator = torch.Generator(device=device).manual_seed(fit_config.seed + 1)
+    model.train()
+    with flushed_denormals(device):
+        for weight, map_qmax in zip(weights, qmax, strict=True):
+            _snap(weight, map_qmax)
+            free = [p for p in model.parameters() if p.requires_grad]
+            optimiser = torch.optim.Adam(free, lr=peak_lr)
+            for step in range(steps_per_map):
+                cosine = 0.5 * (1.0 + math.cos(math.pi * step / steps_per_map))
+                for group in optimiser.param_groups:
+                    group["lr"] = peak_lr * cosine
+                train_step(model, optimiser, sampler, batch_size, generator, fit_config)
+    for weight in weights:
+        weight.requires_grad_(True)
+    model.eval()
+
+
+def _snap(weight: torch.nn.Parameter, qmax: int) -> None:
+    """Replace a stacked [layers, out, in] weight by its quantized values, and freeze it."""
+    values = weight.detach().float().cpu().numpy()
+    snapped = torch.stack([torch.from_numpy(on_grid(layer, 0, qmax)) for layer in values])
+    with torch.no_grad():
+        weight.copy_(snapped.to(weight.device))
+    weight.requires_grad_(False)

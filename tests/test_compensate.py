@@ -1,0 +1,46 @@
+import numpy as np
+import pytest
+import torch
+
+from nvcodec.bitstream import quantized_model
+from nvcodec.compensate import compensation_steps, quantize_with_compensation
+from nvcodec.fit import FitConfig, fit
+from nvcodec.model import ModelConfig
+from nvcodec.render import psnr, render
+
+SMALL = ModelConfig(num_layers=2, colour_width=32, colour_depth=2, xy_octaves=4, t_octaves=2)
+QMAX = (15, 15, 15)
+
+
+def rendered_psnr(model, canvas, clip: np.ndarray) -> float:
+    times = torch.arange(clip.shape[0], dtype=torch.float64)
+    frames = np.stack(list(render(model, canvas, clip.shape[2], clip.shape[1], times)))
+    return psnr(clip, frames)
+
+
+def test_compensation_lands_on_the_grid_and_beats_plain_quantization(tiny_clip) -> None:
+    config = FitConfig(epochs=30, batch_size=256, seed=0, device="cpu")
+    result = fit(tiny_clip, SMALL, config)
+    plain = rendered_psnr(quantized_model(result.model, QMAX), result.canvas, tiny_clip)
+    quantize_with_compensation(result, QMAX, config, steps_per_map=60)
+    # Writing the compensated model changes no colour weight: they are already on the grid.
+    stored = quantized_model(result.model, QMAX)
+    for ours, theirs in zip(result.model.colour.weights, stored.colour.weights, strict=True):
+        assert torch.equal(ours.detach(), theirs.detach())
+    assert all(p.requires_grad for p in result.model.parameters())
+    assert rendered_psnr(stored, result.canvas, tiny_clip) > plain + 0.3
+
+
+def test_compensation_needs_one_qmax_per_map_and_the_sampler(tiny_clip) -> None:
+    config = FitConfig(epochs=1, batch_size=256, device="cpu")
+    result = fit(tiny_clip, SMALL, config)
+    with pytest.raises(ValueError, match="one qmax per colour linear map"):
+        quantize_with_compensation(result, (15, 15), config, 1)
+    result.sampler = None
+    with pytest.raises(ValueError, match="no longer holds"):
+        quantize_with_compensation(result, QMAX, config, 1)
+
+
+def test_compensation_steps_are_a_share_of_the_fit() -> None:
+    assert compensation_steps(40_000, 4) == 500
+    assert compensation_steps(10, 4) == 10
