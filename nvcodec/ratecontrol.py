@@ -1,15 +1,19 @@
 """Rate control: how coarsely to quantize a fitted model, and how large a model a bit budget buys.
 
 The int8 range is more than a fitted colour net needs, and its linear maps differ widely in
-how much a coarser step hurts: on Bunny the hidden maps, nearly 90% of the weights, give up a
-bit per weight for about 0.4 dB, while the first map costs four times and the last map fifty
+how much a coarser step hurts: on Bunny the hidden maps, nearly 90% of the weights, give up
+their first bits per weight for 0.1-0.3 dB each, while the first and last maps cost several
 times as much per bit saved. The encoder therefore chooses a step per linear map, greedily:
 each round makes one map's step one level coarser, the map that saves the most bits per dB
-lost, as long as the model's total PSNR cost, measured on a sample of the clip's pixels,
-stays within `MAX_COST_DB`. That is the cost of plain quantization; the encoder then
-quantizes with compensation (nvcodec.compensate), which leaves about a third of it: near the
-0.35 dB the paper reports. The decoder does not care: the file holds int8 codes and their
-scales either way.
+lost (PSNR measured on a sample of the clip's pixels), as long as that move costs at most
+`MAX_DB_PER_BIT` dB per bit per parameter saved.
+
+The limit is the codec's own exchange rate. Halving the bits per parameter could instead
+halve the model, and on Bunny a model twice the size gained 1.45 dB at about 7 bits per
+parameter: about 0.3 dB per bit per parameter. The costs measured here are of plain
+quantization; the encoder then quantizes with compensation (nvcodec.compensate), which
+recovers 55-65% of them, so plain moves up to 0.75 dB per bit per parameter end near that
+rate. The decoder does not care: the file holds int8 codes and their scales either way.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from nvcodec.render import Canvas, frame_times, pixel_coordinates, psnr, to_uint
 
 QMAX_LEVELS = (127, 90, 63, 45, 31, 22, 15)
 """Candidate largest codes, half a bit apart."""
-MAX_COST_DB = 1.0
+MAX_DB_PER_BIT = 0.75
 SAMPLE_PIXELS = 1 << 16
 BATCH_PIXELS = 1 << 14
 BITS_PER_WEIGHT = 6.0
@@ -41,11 +45,10 @@ class QuantChoice:
 
     qmax: tuple[int, ...]
     psnr_float: float
+    psnr_finest: float
+    """At qmax 127 everywhere, where the choice starts."""
     psnr_quantized: float
-
-    @property
-    def cost_db(self) -> float:
-        return self.psnr_float - self.psnr_quantized
+    saved_bits_per_parameter: float
 
 
 class PixelSample:
@@ -88,38 +91,39 @@ def choose_qmax(
     model: CoordFlow,
     canvas: Canvas,
     frames_u8: np.ndarray,
-    max_cost_db: float = MAX_COST_DB,
+    max_db_per_bit: float = MAX_DB_PER_BIT,
 ) -> QuantChoice:
-    """Per colour linear map, steps as coarse as a total PSNR cost of `max_cost_db` allows.
+    """Per colour linear map, steps coarsened while a move costs at most `max_db_per_bit`
+    dB per bit per parameter saved.
 
-    Starts from the finest step everywhere (kept even if it already costs more) and coarsens
-    one map a level at a time, always the move saving the most bits per dB lost among those
-    that stay within the budget.
+    Starts from the finest step everywhere and coarsens one map a level at a time, always the
+    move saving the most bits per dB lost, until the best move costs more than the limit.
     """
     sample = PixelSample(canvas, frames_u8)
     reference = sample.psnr(model)
+    parameters = sum(p.numel() for p in model.parameters())
     bits = _map_bits(model)
     levels = [0] * len(bits)
-    current = sample.psnr(quantized_model(model, _qmaxes(levels)))
+    finest = current = sample.psnr(quantized_model(model, _qmaxes(levels)))
+    saved_bits = 0.0
     while True:
-        best: tuple[float, int, float] | None = None
+        best: tuple[float, int, float, float] | None = None
         for index, level in enumerate(levels):
             if level + 1 == len(QMAX_LEVELS):
                 continue
             trial = levels.copy()
             trial[index] += 1
             value = sample.psnr(quantized_model(model, _qmaxes(trial)))
-            if reference - value > max_cost_db:
-                continue
-            saved = bits[index][level] - bits[index][level + 1]
+            saved = (bits[index][level] - bits[index][level + 1]) / parameters
             # A move that loses nothing (or gains, by luck of rounding) comes first.
             merit = saved / max(current - value, 1e-3)
             if best is None or merit > best[0]:
-                best = (merit, index, value)
-        if best is None:
-            return QuantChoice(_qmaxes(levels), reference, current)
-        _, index, current = best
+                best = (merit, index, value, saved)
+        if best is None or current - best[2] > max_db_per_bit * best[3]:
+            return QuantChoice(_qmaxes(levels), reference, finest, current, saved_bits)
+        _, index, current, saved = best
         levels[index] += 1
+        saved_bits += saved
 
 
 def _qmaxes(levels: list[int]) -> tuple[int, ...]:

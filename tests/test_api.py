@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from pathlib import Path
 
@@ -175,13 +176,15 @@ def test_bpp_target_lands_within_ten_percent_or_warns(tiny_clip: np.ndarray) -> 
 def test_coarser_quantization_is_chosen_only_while_it_costs_little(tiny_cfv: str, tiny_clip):
     decoded = decode_cfv(Path(tiny_cfv).read_bytes())
     maps = len(decoded.model.colour.weights)
-    strict = choose_qmax(decoded.model, decoded.canvas, tiny_clip, max_cost_db=-1.0)
-    assert strict.qmax == (127,) * maps
-    loose = choose_qmax(decoded.model, decoded.canvas, tiny_clip, max_cost_db=100.0)
+    strict = choose_qmax(decoded.model, decoded.canvas, tiny_clip, max_db_per_bit=-math.inf)
+    assert strict.qmax == (127,) * maps and strict.saved_bits_per_parameter == 0
+    loose = choose_qmax(decoded.model, decoded.canvas, tiny_clip, max_db_per_bit=math.inf)
     assert loose.qmax == (15,) * maps and loose.psnr_float == strict.psnr_float
-    budget = 0.5
-    middle = choose_qmax(decoded.model, decoded.canvas, tiny_clip, max_cost_db=budget)
-    assert middle.cost_db <= budget
+    limit = 0.75
+    middle = choose_qmax(decoded.model, decoded.canvas, tiny_clip, max_db_per_bit=limit)
+    # Every move kept its own cost within the limit, so their sum does too.
+    lost = middle.psnr_finest - middle.psnr_quantized
+    assert lost <= limit * middle.saved_bits_per_parameter + 1e-9
 
 
 def test_parse_fps() -> None:
