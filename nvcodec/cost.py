@@ -16,10 +16,9 @@ def colour_macs_per_pixel(config: ModelConfig, time_features: bool = False) -> i
     Rendering projects the time features once per frame; fitting, whose batches mix frames,
     feeds them to the first layer with each pixel (`time_features=True`).
     """
-    inputs = encoding_size(config.xy_octaves, 2)
-    inputs += encoding_size(config.t_octaves, 1) if time_features else 0
     width, depth = config.colour_width, config.colour_depth
-    per_layer = inputs * width + (depth - 1) * width * width + width * 4
+    first = _colour_inputs(config, time_features) * width
+    per_layer = first + (depth - 1) * width * width + width * 4
     return config.num_layers * per_layer
 
 
@@ -58,7 +57,11 @@ def activation_bytes_per_pixel(config: ModelConfig, time_features: bool = False)
     is an upper bound on arithmetic intensity; at the widths of small presets it is low enough
     that the elementwise passes, not the products, set the pace on a CPU.
     """
-    inputs = encoding_size(config.xy_octaves, 2)
-    inputs += encoding_size(config.t_octaves, 1) if time_features else 0
     hidden = 2 * config.colour_depth * config.colour_width
-    return 4 * config.num_layers * (inputs + hidden + 4)
+    return 4 * config.num_layers * (_colour_inputs(config, time_features) + hidden + 4)
+
+
+def _colour_inputs(config: ModelConfig, time_features: bool) -> int:
+    """Features entering a colour net's first product per pixel."""
+    inputs = encoding_size(config.xy_octaves, 2)
+    return inputs + (encoding_size(config.t_octaves, 1) if time_features else 0)

@@ -25,7 +25,7 @@ import torch
 
 from nvcodec.bitstream import quantized_model
 from nvcodec.entropy import estimated_bits
-from nvcodec.model import CoordFlow, blend
+from nvcodec.model import CoordFlow, blend, count_parameters
 from nvcodec.quantize import quantize_per_channel
 from nvcodec.render import Canvas, frame_times, pixel_coordinates, psnr, to_uint8
 
@@ -101,7 +101,7 @@ def choose_qmax(
     """
     sample = PixelSample(canvas, frames_u8)
     reference = sample.psnr(model)
-    parameters = sum(p.numel() for p in model.parameters())
+    parameters = count_parameters(model)
     bits = _map_bits(model)
     levels = [0] * len(bits)
     finest = current = sample.psnr(quantized_model(model, _qmaxes(levels)))

@@ -25,6 +25,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from nvcodec.cli import FrameSize  # noqa: E402
 from nvcodec.environment import describe_environment  # noqa: E402
 from nvcodec.fit import FitConfig, fit  # noqa: E402
 from nvcodec.presets import config_for_preset  # noqa: E402
@@ -41,7 +42,7 @@ def peak_rss_bytes() -> int:
 
 
 def moving_texture(width: int, height: int, count: int) -> np.ndarray:
-    """count x height x width x 3 uint8 frames of one texture moving one pixel per frame."""
+    """count x height x width x 3 uint8 frames of one texture moving a little each frame."""
     base = (texture(height, width).permute(1, 2, 0) * 255.0 + 0.5).to(torch.uint8).numpy()
     clip = np.empty((count, height, width, 3), np.uint8)
     for index in range(count):
@@ -49,16 +50,8 @@ def moving_texture(width: int, height: int, count: int) -> np.ndarray:
     return clip
 
 
-def parse_size(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[int, int]:
-    try:
-        width, height = (int(part) for part in value.lower().split("x"))
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not WIDTHxHEIGHT") from None
-    return width, height
-
-
 @click.command()
-@click.option("-s", "--size", default="1920x1080", callback=parse_size, show_default=True)
+@click.option("-s", "--size", type=FrameSize(), default="1920x1080", show_default=True)
 @click.option("-n", "--frames", default=600, show_default=True)
 @click.option("--seconds", default=10.0, show_default=True, help="Fitting time.")
 @click.option("--render-frames", default=2, show_default=True)
