@@ -1,8 +1,9 @@
 """The .cfv file: a fitted CoordFlow and its canvas as container chunks (spec/cfv.md).
 
 Chunks, in this order: ``HEAD`` (canvas and colour description), ``ARCH`` (the ModelConfig),
-``FLOW`` (the flow networks as float16), ``COLR`` (the colour networks as range-coded int8
-with float16 scales), then optional ancillary chunks such as ``meta`` (UTF-8 JSON).
+``FLOQ`` (the flow networks as range-coded int8 with float16 scales; version 1.0 files hold
+``FLOW``, the flow networks as float16, instead), ``COLR`` (the colour networks, coded like
+``FLOQ``), then optional ancillary chunks such as ``meta`` (UTF-8 JSON).
 
 Every number read from a file is bounded before it sizes an allocation, and every defect is
 reported as :class:`CfvError` (or :class:`CfvVersionError` for a file from a newer major
@@ -37,9 +38,12 @@ from nvcodec.render import Canvas
 HEAD = b"HEAD"
 ARCH = b"ARCH"
 FLOW = b"FLOW"
+FLOQ = b"FLOQ"
 COLR = b"COLR"
 META = b"meta"
-CRITICAL_ORDER = (HEAD, ARCH, FLOW, COLR)
+CRITICAL_TYPES = (HEAD, ARCH, FLOW, FLOQ, COLR)
+CRITICAL_ORDERS = ((HEAD, ARCH, FLOQ, COLR), (HEAD, ARCH, FLOW, COLR))
+"""What a reader accepts: the order this version writes, and that of version 1.0 files."""
 
 MAX_SIDE = 16384
 MAX_FRAMES = 2**20
@@ -122,13 +126,24 @@ class DecodedCfv:
 
 
 @dataclass(frozen=True)
-class StoredWeights:
-    """The weights exactly as a file holds them: float16 flow tensors in FLOW order, int8
-    colour codes and their float16 scales (as float32) in COLR order."""
+class CodedTensors:
+    """One net's tensors as a file holds them: int8 codes and their float16 scales (as
+    float32), for each layer, for each linear map, the weight [out, in] then the bias [out]."""
 
-    flow: list[np.ndarray]
     codes: list[np.ndarray]
     scales: list[np.ndarray]
+
+    def values(self) -> list[np.ndarray]:
+        """The dequantized float32 tensors, in the same order."""
+        return [dequantize(q, s, axis=0) for q, s in zip(self.codes, self.scales, strict=True)]
+
+
+@dataclass(frozen=True)
+class StoredWeights:
+    """Both nets as a file holds them (the flow's tensors are empty for a model without)."""
+
+    flow: CodedTensors
+    colour: CodedTensors
 
 
 # --- Tensor order and counts, from the architecture alone. ---
@@ -156,23 +171,33 @@ def parameter_count(config: ModelConfig) -> int:
     return config.num_layers * per_layer
 
 
-def colour_tensor_shapes(config: ModelConfig) -> Iterator[tuple[int, ...]]:
-    """Shapes of the coded colour tensors in COLR order: for each layer, for each linear map,
-    its weight [out, in] then its bias [out]."""
-    _, colour = _mlp_sizes(config)
-    for _ in range(config.num_layers):
-        for fan_out, fan_in in _linears(colour):
+def _coded_shapes(sizes: list[int], layers: int) -> Iterator[tuple[int, ...]]:
+    """Shapes of a net's coded tensors: for each layer, for each linear map, its weight
+    [out, in] then its bias [out]."""
+    for _ in range(layers):
+        for fan_out, fan_in in _linears(sizes):
             yield (fan_out, fan_in)
             yield (fan_out,)
 
 
-def _flow_tensor_shapes(config: ModelConfig) -> Iterator[tuple[int, ...]]:
-    """Shapes of the flow tensors in FLOW order (none without a flow): for each linear map,
-    the stacked weights [layers, out, in] then the stacked biases [layers, out]."""
+def colour_tensor_shapes(config: ModelConfig) -> list[tuple[int, ...]]:
+    """Shapes of the coded colour tensors in COLR order."""
+    return list(_coded_shapes(_mlp_sizes(config)[1], config.num_layers))
+
+
+def flow_tensor_shapes(config: ModelConfig) -> list[tuple[int, ...]]:
+    """Shapes of the coded flow tensors in FLOQ order (none without a flow)."""
+    if not config.use_flow:
+        return []
+    return list(_coded_shapes(_mlp_sizes(config)[0], config.num_layers))
+
+
+def _legacy_flow_shapes(config: ModelConfig) -> Iterator[tuple[int, ...]]:
+    """Shapes of the float16 tensors of a version 1.0 FLOW chunk: for each linear map, the
+    stacked weights [layers, out, in] then the stacked biases [layers, out]."""
     if not config.use_flow:
         return
-    flow, _ = _mlp_sizes(config)
-    for fan_out, fan_in in _linears(flow):
+    for fan_out, fan_in in _linears(_mlp_sizes(config)[0]):
         yield (config.num_layers, fan_out, fan_in)
         yield (config.num_layers, fan_out)
 
@@ -180,72 +205,75 @@ def _flow_tensor_shapes(config: ModelConfig) -> Iterator[tuple[int, ...]]:
 # --- Model <-> stored weights. ---
 
 
-def _stacked_tensors(mlp: StackedMLP) -> Iterator[torch.Tensor]:
-    """Weights [layers, out, in] and biases [layers, out] of each linear map, in file order."""
-    for weight, bias in zip(mlp.weights, mlp.biases, strict=True):
-        yield weight.detach()
-        yield bias.detach().squeeze(1)
+def _per_layer_tensors(mlp: StackedMLP) -> Iterator[torch.Tensor]:
+    """Each layer's weight [out, in] and bias [out] of every linear map, in file order."""
+    for layer in range(mlp.weights[0].shape[0]):
+        for weight, bias in zip(mlp.weights, mlp.biases, strict=True):
+            yield weight[layer].detach()
+            yield bias[layer, 0].detach()
+
+
+def _coded(mlp: StackedMLP | None, qmax: Sequence[int]) -> CodedTensors:
+    """A net's tensors quantized: weights of map i with qmax[i], biases with the full range."""
+    if mlp is None:
+        return CodedTensors([], [])
+    limits = [limit for map_qmax in qmax for limit in (map_qmax, QMAX)]
+    layers = mlp.weights[0].shape[0]
+    pairs = [
+        quantize_per_channel(tensor.float().cpu().numpy(), 0, limit)
+        for tensor, limit in zip(_per_layer_tensors(mlp), limits * layers, strict=True)
+    ]
+    return CodedTensors([q for q, _ in pairs], [s for _, s in pairs])
 
 
 def stored_weights(model: CoordFlow, qmax: int | Sequence[int] = QMAX) -> StoredWeights:
     """Quantize a model the way the file stores it.
 
-    `qmax` bounds the codes of the colour nets' weights: one value for every linear map, or
-    one per map (first to last). Biases always use the whole int8 range: they are about 1% of
-    the parameters, and rounding them costs the most PSNR per bit saved.
+    `qmax` bounds the codes of the linear maps' weights: one value for every map, or one per
+    map in `CoordFlow.linear_weights` order (the flow net's maps, then the colour net's).
+    Biases always use the whole int8 range: they are about 1% of the parameters, and
+    rounding them costs the most PSNR per bit saved.
     """
-    maps = len(model.colour.weights)
+    maps = len(model.linear_weights())
     per_map = [qmax] * maps if isinstance(qmax, int) else list(qmax)
     if len(per_map) != maps:
-        raise ValueError(f"need one qmax per colour linear map ({maps}), got {len(per_map)}")
-    flow = []
-    if model.flow is not None:
-        for tensor in _stacked_tensors(model.flow):
-            values = tensor.float().cpu().numpy()
-            if not np.all(np.abs(values) <= np.finfo(np.float16).max):
-                raise ValueError("flow network weights must be finite and fit float16")
-            flow.append(values.astype(np.float16))
-    codes, scales = [], []
-    colour = list(_stacked_tensors(model.colour))
-    limits = [limit for map_qmax in per_map for limit in (map_qmax, QMAX)]
-    for layer in range(model.config.num_layers):
-        for tensor, limit in zip(colour, limits, strict=True):
-            q, s = quantize_per_channel(tensor[layer].float().cpu().numpy(), 0, limit)
-            codes.append(q)
-            scales.append(s)
-    return StoredWeights(flow, codes, scales)
+        raise ValueError(f"need one qmax per linear map ({maps}), got {len(per_map)}")
+    flow_maps = 0 if model.flow is None else len(model.flow.weights)
+    return StoredWeights(
+        _coded(model.flow, per_map[:flow_maps]), _coded(model.colour, per_map[flow_maps:])
+    )
 
 
 def build_model(
-    config: ModelConfig, weights: StoredWeights, device: str | torch.device = "cpu"
+    config: ModelConfig,
+    flow: Sequence[np.ndarray],
+    colour: Sequence[np.ndarray],
+    device: str | torch.device = "cpu",
 ) -> CoordFlow:
-    """A CoordFlow in eval mode holding exactly the stored weights, dequantized."""
+    """A CoordFlow in eval mode holding exactly these float32 weights, each net's tensors in
+    file order (for each layer, for each linear map, weight then bias)."""
     # Built on the meta device: no random initialisation to pay for or to disturb torch's RNG.
     with torch.device("meta"):
         model = CoordFlow(config)
     model = model.to_empty(device=device).eval()
     if model.flow is not None:
-        flow = iter(weights.flow)
-        for weight, bias in zip(model.flow.weights, model.flow.biases, strict=True):
-            _assign(weight, next(flow).astype(np.float32))
-            _assign(bias, next(flow).astype(np.float32)[:, None, :])
-    colour = iter(zip(weights.codes, weights.scales, strict=True))
-    for layer in range(config.num_layers):
-        for weight, bias in zip(model.colour.weights, model.colour.biases, strict=True):
-            _assign(weight[layer], dequantize(*next(colour), axis=0))
-            _assign(bias[layer, 0], dequantize(*next(colour), axis=0))
+        _assign_net(model.flow, flow)
+    _assign_net(model.colour, colour)
     return model
 
 
-def _assign(target: torch.Tensor, values: np.ndarray) -> None:
+def _assign_net(mlp: StackedMLP, tensors: Sequence[np.ndarray]) -> None:
+    values = iter(tensors)
     with torch.no_grad():
-        target.copy_(torch.from_numpy(np.ascontiguousarray(values)))
+        for target in _per_layer_tensors(mlp):
+            target.copy_(torch.from_numpy(np.ascontiguousarray(next(values))))
 
 
 def quantized_model(model: CoordFlow, qmax: int | Sequence[int] = QMAX) -> CoordFlow:
     """A copy of `model` with exactly the weights a decoder of its .cfv file rebuilds."""
     device = next(model.parameters()).device
-    return build_model(model.config, stored_weights(model, qmax), device)
+    weights = stored_weights(model, qmax)
+    return build_model(model.config, weights.flow.values(), weights.colour.values(), device)
 
 
 # --- Encoding. ---
@@ -259,7 +287,7 @@ def encode_cfv(
 ) -> bytes:
     """The .cfv file of a fitted model; `metadata` (JSON-serialisable) goes to a `meta` chunk.
 
-    `qmax` is the largest code of the colour weights, for all linear maps or per map (see
+    `qmax` is the largest code of the weights, for all linear maps or per map (see
     `stored_weights`): 127 uses the whole int8 range, smaller values a coarser quantization
     step that costs fewer bits (see nvcodec.ratecontrol).
     """
@@ -272,8 +300,8 @@ def encode_cfv(
     chunks = [
         (HEAD, _head_payload(canvas)),
         (ARCH, _arch_payload(model.config)),
-        (FLOW, _flow_payload(weights.flow)),
-        (COLR, _colour_payload(weights)),
+        (FLOQ, _coded_payload(weights.flow)),
+        (COLR, _coded_payload(weights.colour)),
     ]
     if metadata is not None:
         chunks.append((META, _meta_payload(metadata)))
@@ -282,7 +310,7 @@ def encode_cfv(
 
 def replace_metadata(data: bytes, metadata: dict) -> bytes:
     """The same file with its `meta` chunk replaced; the critical chunks stay byte-identical."""
-    chunks = [(t, p) for t, p in read_container(data, set(CRITICAL_ORDER)) if t != META]
+    chunks = [(t, p) for t, p in read_container(data, set(CRITICAL_TYPES)) if t != META]
     return write_container([*chunks, (META, _meta_payload(metadata))])
 
 
@@ -311,17 +339,10 @@ def _arch_payload(config: ModelConfig) -> bytes:
     return w.getvalue()
 
 
-def _flow_payload(flow: list[np.ndarray]) -> bytes:
+def _coded_payload(tensors: CodedTensors) -> bytes:
+    headers, payload = encode_tensors(tensors.codes)
     w = ByteWriter()
-    for tensor in flow:
-        w.array(tensor, FLOW_DTYPE)
-    return w.getvalue()
-
-
-def _colour_payload(weights: StoredWeights) -> bytes:
-    headers, payload = encode_tensors(weights.codes)
-    w = ByteWriter()
-    for scales, header in zip(weights.scales, headers, strict=True):
+    for scales, header in zip(tensors.scales, headers, strict=True):
         w.array(scales, SCALE_DTYPE)
         w.raw(header)
     w.raw(payload)
@@ -336,12 +357,25 @@ def _meta_payload(metadata: dict) -> bytes:
 
 
 @dataclass(frozen=True)
-class _Parsed:
-    info: CfvInfo
-    flow: list[np.ndarray]
+class _CodedChunk:
+    """A FLOQ or COLR chunk before range decoding."""
+
+    shapes: list[tuple[int, ...]]
     scales: list[np.ndarray]
     headers: list[bytes]
     payload: bytes
+
+    def values(self) -> list[np.ndarray]:
+        codes = decode_tensors(self.headers, self.shapes, self.payload)
+        return CodedTensors(codes, self.scales).values()
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    info: CfvInfo
+    flow: _CodedChunk | list[np.ndarray]
+    """The FLOQ chunk, or the float32 values of a version 1.0 FLOW chunk in FLOQ order."""
+    colour: _CodedChunk
 
 
 def probe_cfv(data: bytes) -> CfvInfo:
@@ -352,24 +386,30 @@ def probe_cfv(data: bytes) -> CfvInfo:
 def decode_cfv(data: bytes, device: str | torch.device = "cpu") -> DecodedCfv:
     """Rebuild the model of a .cfv file; raises CfvError or CfvVersionError for bad files."""
     parsed = _parse(data)
-    config = parsed.info.config
-    codes = decode_tensors(parsed.headers, list(colour_tensor_shapes(config)), parsed.payload)
-    weights = StoredWeights(parsed.flow, codes, parsed.scales)
-    return DecodedCfv(build_model(config, weights, device), parsed.info)
+    flow = parsed.flow if isinstance(parsed.flow, list) else parsed.flow.values()
+    model = build_model(parsed.info.config, flow, parsed.colour.values(), device)
+    return DecodedCfv(model, parsed.info)
 
 
 def _parse(data: bytes) -> _Parsed:
     data = bytes(data)
-    chunks = read_container(data, set(CRITICAL_ORDER))
-    critical = [chunk_type for chunk_type, _ in chunks if is_critical(chunk_type)]
-    if tuple(critical) != CRITICAL_ORDER:
+    chunks = read_container(data, set(CRITICAL_TYPES))
+    critical = tuple(chunk_type for chunk_type, _ in chunks if is_critical(chunk_type))
+    if critical not in CRITICAL_ORDERS:
         found = ", ".join(t.decode() for t in critical) or "none"
-        raise CfvError(f"critical chunks must be HEAD, ARCH, FLOW, COLR once each; found {found}")
+        raise CfvError(
+            f"critical chunks must be HEAD, ARCH, FLOQ (or FLOW), COLR once each; found {found}"
+        )
     payloads = dict(chunks[::-1])  # the first of repeated ancillary chunks wins
     canvas, colour = _read_head(payloads[HEAD])
     config = _read_arch(payloads[ARCH])
-    flow = _read_flow(payloads[FLOW], config)
-    scales, headers, payload = _read_colour(payloads[COLR], config)
+    if FLOQ in payloads:
+        flow: _CodedChunk | list[np.ndarray] = _read_coded(
+            payloads[FLOQ], flow_tensor_shapes(config), "FLOQ"
+        )
+    else:
+        flow = _read_legacy_flow(payloads[FLOW], config)
+    coded_colour = _read_coded(payloads[COLR], colour_tensor_shapes(config), "COLR")
     major, minor, min_reader = file_version(data)
     chunk_bytes: dict[str, int] = {}
     for chunk_type, payload_bytes in chunks:
@@ -386,7 +426,7 @@ def _parse(data: bytes) -> _Parsed:
         chunk_bytes=chunk_bytes,
         metadata=_read_meta(payloads.get(META)),
     )
-    return _Parsed(info, flow, scales, headers, payload)
+    return _Parsed(info, flow, coded_colour)
 
 
 def _check_canvas(width: int, height: int, frames: int, fps: Fraction) -> None:
@@ -470,33 +510,32 @@ def _read_arch(payload: bytes) -> ModelConfig:
     return config
 
 
-def _read_flow(payload: bytes, config: ModelConfig) -> list[np.ndarray]:
+def _read_legacy_flow(payload: bytes, config: ModelConfig) -> list[np.ndarray]:
+    """The float32 values of a version 1.0 FLOW chunk, reordered as FLOQ orders them."""
     r = ByteReader(payload)
-    tensors = []
-    for shape in _flow_tensor_shapes(config):
+    stacked = []
+    for shape in _legacy_flow_shapes(config):
         values = r.array(FLOW_DTYPE, math.prod(shape), "FLOW tensor").reshape(shape)
         if not np.all(np.isfinite(values)):
             raise CfvError("the FLOW chunk holds a value that is not finite")
-        tensors.append(values)
+        stacked.append(values.astype(np.float32))
     r.expect_end("the flow tensors")
-    return tensors
+    return [tensor[layer] for layer in range(config.num_layers) for tensor in stacked]
 
 
-def _read_colour(
-    payload: bytes, config: ModelConfig
-) -> tuple[list[np.ndarray], list[bytes], bytes]:
+def _read_coded(payload: bytes, shapes: list[tuple[int, ...]], name: str) -> _CodedChunk:
     r = ByteReader(payload)
     scales, headers = [], []
-    for shape in colour_tensor_shapes(config):
-        channel_scales = r.array(SCALE_DTYPE, shape[0] if len(shape) > 1 else 1, "COLR scales")
+    for shape in shapes:
+        channel_scales = r.array(SCALE_DTYPE, shape[0] if len(shape) > 1 else 1, f"{name} scales")
         if not np.all(np.isfinite(channel_scales) & (channel_scales >= 0)):
-            raise CfvError("the COLR chunk holds a scale that is negative or not finite")
+            raise CfvError(f"the {name} chunk holds a scale that is negative or not finite")
         scales.append(channel_scales.astype(np.float32))
         headers.append(read_model(r).to_bytes())
-    coded = r.raw(r.remaining, "COLR payload")
+    coded = r.raw(r.remaining, f"{name} payload")
     if len(coded) % 4:
         raise CfvError(f"range-coded payload of {len(coded)} bytes is not whole 32-bit words")
-    return scales, headers, coded
+    return _CodedChunk(shapes, scales, headers, coded)
 
 
 def _read_meta(payload: bytes | None) -> dict:

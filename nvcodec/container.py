@@ -25,7 +25,7 @@ from .errors import CfvError, CfvVersionError
 
 SIGNATURE = b"\x89CFV\r\n\x1a\n"
 VERSION_MAJOR = 1
-VERSION_MINOR = 0
+VERSION_MINOR = 1
 MIN_READER_MAJOR = 1
 END_CHUNK = b"CEND"
 MAX_CHUNK_LENGTH = 2**31 - 1

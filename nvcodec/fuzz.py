@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from nvcodec.bitstream import CRITICAL_ORDER
+from nvcodec.bitstream import CRITICAL_TYPES
 from nvcodec.container import read_container, write_container
 
 Edit = tuple[int, int, int]
@@ -38,7 +38,7 @@ def mutate(data: bytes, edits: Sequence[Edit]) -> bytes:
 def mutate_chunk(data: bytes, chunk: int, edits: Sequence[Edit]) -> bytes:
     """A valid container whose chunk number `chunk` (modulo the count) has an edited payload,
     with its length and CRC rewritten to match. `data` must be a valid .cfv file."""
-    chunks = read_container(data, set(CRITICAL_ORDER))
+    chunks = read_container(data, set(CRITICAL_TYPES))
     if not chunks:
         return data
     index = chunk % len(chunks)

@@ -142,6 +142,12 @@ class CoordFlow(nn.Module):
             config.activation,
         )
 
+    def linear_weights(self) -> list[nn.Parameter]:
+        """The weights of every linear map, flow net first, as the file and its rate control
+        count them (each stacked over the layers: [layers, out, in])."""
+        flow = [] if self.flow is None else list(self.flow.weights)
+        return flow + list(self.colour.weights)
+
     def similarity(self, t: torch.Tensor) -> torch.Tensor:
         """Per-layer 2 x 3 similarity matrices of eq. (1) for times t [F]: [layers, F, 2, 3]."""
         layers = self.config.num_layers

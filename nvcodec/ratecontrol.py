@@ -41,7 +41,8 @@ BPP_TOLERANCE = 0.1
 
 @dataclass(frozen=True)
 class QuantChoice:
-    """The largest weight code of each colour linear map, first to last, and what it costs."""
+    """The largest weight code of each linear map (`CoordFlow.linear_weights` order) and what
+    it costs."""
 
     qmax: tuple[int, ...]
     psnr_float: float
@@ -93,8 +94,8 @@ def choose_qmax(
     frames_u8: np.ndarray,
     max_db_per_bit: float = MAX_DB_PER_BIT,
 ) -> QuantChoice:
-    """Per colour linear map, steps coarsened while a move costs at most `max_db_per_bit`
-    dB per bit per parameter saved.
+    """Per linear map, steps coarsened while a move costs at most `max_db_per_bit` dB per bit
+    per parameter saved.
 
     Starts from the finest step everywhere and coarsens one map a level at a time, always the
     move saving the most bits per dB lost, until the best move costs more than the limit.
@@ -131,9 +132,9 @@ def _qmaxes(levels: list[int]) -> tuple[int, ...]:
 
 
 def _map_bits(model: CoordFlow) -> list[list[float]]:
-    """Coded bits of each colour linear map's weights (all layers) at each of QMAX_LEVELS."""
+    """Coded bits of each linear map's weights (all layers) at each of QMAX_LEVELS."""
     bits = []
-    for weight in model.colour.weights:
+    for weight in model.linear_weights():
         values = weight.detach().float().cpu().numpy()
         bits.append(
             [

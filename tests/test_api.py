@@ -175,7 +175,7 @@ def test_bpp_target_lands_within_ten_percent_or_warns(tiny_clip: np.ndarray) -> 
 
 def test_coarser_quantization_is_chosen_only_while_it_costs_little(tiny_cfv: str, tiny_clip):
     decoded = decode_cfv(Path(tiny_cfv).read_bytes())
-    maps = len(decoded.model.colour.weights)
+    maps = len(decoded.model.linear_weights())
     strict = choose_qmax(decoded.model, decoded.canvas, tiny_clip, max_db_per_bit=-math.inf)
     assert strict.qmax == (127,) * maps and strict.saved_bits_per_parameter == 0
     loose = choose_qmax(decoded.model, decoded.canvas, tiny_clip, max_db_per_bit=math.inf)

@@ -6,6 +6,7 @@ import contextlib
 import struct
 import zlib
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +18,8 @@ from nvcodec import bitstream
 from nvcodec.bitstream import (
     ARCH,
     COLR,
+    CRITICAL_TYPES,
+    FLOQ,
     FLOW,
     HEAD,
     META,
@@ -29,10 +32,13 @@ from nvcodec.bitstream import (
     stored_weights,
 )
 from nvcodec.container import SIGNATURE, read_container, write_container
+from nvcodec.entropy import encode_tensors
 from nvcodec.errors import CfvError, CfvVersionError
 from nvcodec.fuzz import mutate, mutate_chunk
 from nvcodec.model import CoordFlow, ModelConfig, count_parameters
 from nvcodec.render import Canvas, render
+
+LEGACY_VECTOR = Path(__file__).resolve().parents[1] / "spec" / "vectors" / "1.0" / "two-layer.cfv"
 
 CANVAS = Canvas(16, 12, 4, Fraction(30000, 1001))
 CONFIG = ModelConfig(
@@ -47,6 +53,7 @@ def _model(config: ModelConfig = CONFIG, seed: int = 0) -> CoordFlow:
         # A fitted flow is not the identity; make the stored flow weights matter.
         with torch.no_grad():
             model.flow.weights[-1].normal_(0, 0.05)
+            model.flow.biases[-1].normal_(0, 0.05)
     return model
 
 
@@ -55,8 +62,14 @@ def sample() -> bytes:
     return encode_cfv(_model(), CANVAS, {"encoder": "test", "psnr": 30.5})
 
 
+@pytest.fixture(scope="module")
+def legacy() -> bytes:
+    """A version 1.0 file, whose flow nets are float16 in a FLOW chunk."""
+    return LEGACY_VECTOR.read_bytes()
+
+
 def _chunks(data: bytes) -> list[tuple[bytes, bytes]]:
-    return read_container(data, {HEAD, ARCH, FLOW, COLR})
+    return read_container(data, set(CRITICAL_TYPES))
 
 
 def _replace(data: bytes, chunk_type: bytes, payload: bytes) -> bytes:
@@ -89,28 +102,30 @@ def test_quantization_changes_the_picture_little(sample: bytes) -> None:
     assert np.abs(original.astype(int) - decoded).max() <= 2
 
 
-def test_quantized_model_is_int8_on_the_colour_nets_and_float16_on_the_flow() -> None:
-    model = _model()
-    quantized = quantized_model(model)
-    for original, stored in zip(model.flow.parameters(), quantized.flow.parameters(), strict=True):
-        assert torch.equal(stored, original.half().float())
-    weight = quantized.colour.weights[0][0]
-    steps = weight.abs().amax(dim=1, keepdim=True) / 127
-    codes = weight / steps
-    torch.testing.assert_close(codes, codes.round(), atol=1e-3, rtol=0)
+def test_both_nets_are_stored_as_int8_rows() -> None:
+    quantized = quantized_model(_model())
+    for weight in quantized.linear_weights():
+        for layer in weight.detach():
+            steps = layer.abs().amax(dim=1, keepdim=True) / 127
+            codes = layer / steps
+            torch.testing.assert_close(codes, codes.round(), atol=1e-3, rtol=0)
 
 
-def test_each_colour_map_has_its_own_step_and_biases_keep_the_full_range() -> None:
+def test_each_map_has_its_own_step_and_biases_keep_the_full_range() -> None:
     model = _model()
-    maps = len(model.colour.weights)
-    per_map = tuple(range(15, 15 + 10 * maps, 10))
+    flow_maps, colour_maps = len(model.flow.weights), len(model.colour.weights)
+    per_map = tuple(range(15, 15 + 10 * (flow_maps + colour_maps), 10))
     stored = stored_weights(model, per_map)
-    for layer in range(CONFIG.num_layers):
-        for index, limit in enumerate(per_map):
-            weight, bias = stored.codes[2 * (layer * maps + index) : 2 * (layer * maps + index) + 2]
-            assert np.abs(weight.astype(int)).max() == limit
-            assert np.abs(bias.astype(int)).max() == 127
-    with pytest.raises(ValueError, match="one qmax per colour linear map"):
+    for net, limits in ((stored.flow, per_map[:flow_maps]), (stored.colour, per_map[flow_maps:])):
+        maps = len(limits)
+        assert len(net.codes) == 2 * maps * CONFIG.num_layers
+        for layer in range(CONFIG.num_layers):
+            for index, limit in enumerate(limits):
+                start = 2 * (layer * maps + index)
+                weight, bias = net.codes[start : start + 2]
+                assert np.abs(weight.astype(int)).max() == limit
+                assert np.abs(bias.astype(int)).max() == 127
+    with pytest.raises(ValueError, match="one qmax per linear map"):
         stored_weights(model, per_map[:-1])
 
 
@@ -127,7 +142,7 @@ def test_no_flow_model_round_trips() -> None:
     config = ModelConfig(num_layers=1, colour_width=8, colour_depth=1, use_flow=False)
     model = _model(config)
     data = encode_cfv(model, CANVAS)
-    assert dict(_chunks(data))[FLOW] == b""
+    assert dict(_chunks(data))[FLOQ] == b""
     decoded = decode_cfv(data).model
     assert decoded.flow is None and decoded.config == config
 
@@ -178,7 +193,7 @@ def test_probe_reads_the_header_without_range_decoding(sample: bytes, monkeypatc
     monkeypatch.setattr(bitstream, "decode_tensors", refuse)
     info = probe_cfv(sample)
     assert (info.canvas, info.config) == (CANVAS, CONFIG)
-    assert info.version == (1, 0) and info.min_reader_major == 1
+    assert info.version == (1, 1) and info.min_reader_major == 1
     assert info.colour == {
         "colour_primaries": 1,
         "transfer_characteristics": 13,
@@ -240,10 +255,24 @@ def test_the_chunk_layouts_match_the_spec(sample: bytes) -> None:
     chunks = dict(_chunks(sample))
     assert chunks[HEAD] == _head(num=30000, den=1001)
     assert chunks[ARCH] == _arch()
-    flow_params = parameter_count(CONFIG) - parameter_count(
-        ModelConfig(**{**CONFIG.to_dict(), "use_flow": False})
+    stored = stored_weights(_model())
+    for chunk_type, net in ((FLOQ, stored.flow), (COLR, stored.colour)):
+        headers, payload = encode_tensors(net.codes)
+        tensors = [s.astype("<f2").tobytes() + h for s, h in zip(net.scales, headers, strict=True)]
+        assert chunks[chunk_type] == b"".join(tensors) + payload
+
+
+def test_version_1_0_files_with_float16_flow_nets_decode(legacy: bytes) -> None:
+    info = probe_cfv(legacy)
+    assert info.version == (1, 0) and FLOW in dict(_chunks(legacy))
+    flow_params = parameter_count(info.config) - parameter_count(
+        ModelConfig(**{**info.config.to_dict(), "use_flow": False})
     )
-    assert len(chunks[FLOW]) == 2 * flow_params
+    assert info.chunk_bytes["FLOW"] == 2 * flow_params
+    flow = decode_cfv(legacy).model.flow
+    values = np.frombuffer(dict(_chunks(legacy))[FLOW], "<f2").astype(np.float32)
+    stacked = [t.detach().numpy().ravel() for p in zip(flow.weights, flow.biases) for t in p]
+    np.testing.assert_array_equal(np.concatenate(stacked), values)
 
 
 @pytest.mark.parametrize(
@@ -271,18 +300,40 @@ def test_the_chunk_layouts_match_the_spec(sample: bytes) -> None:
         (ARCH, _arch(layers=8, cw=4096, cd=16), "more than the 33554432 allowed"),
         (ARCH, _arch(cw=13), "tensor model|COLR"),
         (ARCH, _arch(cd=3), "tensor model|COLR"),
-        (ARCH, _arch(fw=7), "truncated FLOW tensor"),
-        (ARCH, _arch(fw=5), "unexpected bytes after the flow tensors"),
-        (ARCH, _arch(flow=0), "unexpected bytes after the flow tensors"),
+        (ARCH, _arch(fw=7), "tensor model|FLOQ"),
         (ARCH, _arch()[:-1], "truncated activation code"),
-        (FLOW, b"\x00\x7c" * 200, "not finite"),
-        (FLOW, b"", "truncated FLOW tensor"),
+        (FLOQ, b"\x00\x7c" + b"\x00" * 200, "negative or not finite"),
+        (FLOQ, b"", "truncated FLOQ scales"),
         (COLR, b"\x00\xbc" + b"\x00" * 200, "negative or not finite"),
         (COLR, b"", "truncated COLR scales"),
     ],
 )
 def test_hostile_fields_are_refused(sample, chunk_type, payload, message) -> None:
     data = _replace(sample, chunk_type, payload)
+    with pytest.raises(CfvError, match=message):
+        probe_cfv(data)
+
+
+def _legacy_arch(**changes: int) -> bytes:
+    """The ARCH chunk of the version 1.0 vector two-layer.cfv, with some fields changed."""
+    return _arch(**{"cw": 16, "xy": 3, "t": 2, "fw": 8, "fo": 2, **changes})
+
+
+@pytest.mark.parametrize(
+    ("chunk_type", "payload", "message"),
+    [
+        (ARCH, _legacy_arch(fw=9), "truncated FLOW tensor"),
+        (ARCH, _legacy_arch(fw=7), "unexpected bytes after the flow tensors"),
+        (ARCH, _legacy_arch(flow=0), "unexpected bytes after the flow tensors"),
+        (FLOW, b"\x00\x7c" * 200, "not finite"),
+        (FLOW, b"", "truncated FLOW tensor"),
+    ],
+)
+def test_hostile_fields_of_version_1_0_files_are_refused(
+    legacy, chunk_type, payload, message
+) -> None:
+    assert dict(_chunks(legacy))[ARCH] == _legacy_arch()
+    data = _replace(legacy, chunk_type, payload)
     with pytest.raises(CfvError, match=message):
         probe_cfv(data)
 
@@ -295,23 +346,31 @@ def test_colour_payload_must_be_whole_words(sample: bytes) -> None:
 
 @pytest.mark.parametrize(
     "order",
-    [(HEAD, ARCH, COLR, FLOW), (ARCH, HEAD, FLOW, COLR), (HEAD, ARCH, FLOW), (HEAD,) * 5, ()],
-    ids=["swapped", "arch-first", "missing", "repeated", "empty"],
+    [
+        (HEAD, ARCH, COLR, FLOQ),
+        (ARCH, HEAD, FLOQ, COLR),
+        (HEAD, ARCH, FLOQ),
+        (HEAD, ARCH, FLOW, FLOQ, COLR),
+        (HEAD,) * 5,
+        (),
+    ],
+    ids=["swapped", "arch-first", "missing", "both-flows", "repeated", "empty"],
 )
 def test_critical_chunks_come_once_in_order(sample: bytes, order) -> None:
-    chunks = dict(_chunks(sample))
-    with pytest.raises(CfvError, match="critical chunks must be HEAD, ARCH, FLOW, COLR"):
+    chunks = {**dict(_chunks(sample)), FLOW: b""}
+    with pytest.raises(CfvError, match=r"critical chunks must be HEAD, ARCH, FLOQ \(or FLOW\)"):
         decode_cfv(write_container([(t, chunks[t]) for t in order]))
 
 
 def test_unstorable_models_are_refused_at_encoding() -> None:
     with pytest.raises(ValueError, match="frame count 0"):
         encode_cfv(_model(), Canvas(16, 12, 0, Fraction(24)))
-    model = _model()
-    with torch.no_grad():
-        model.flow.weights[0][0, 0, 0] = 1e6
-    with pytest.raises(ValueError, match="float16"):
-        encode_cfv(model, CANVAS)
+    for value, message in ((1e10, "too large for float16 scales"), (np.inf, "must be finite")):
+        model = _model()
+        with torch.no_grad():
+            model.flow.weights[0][0, 0, 0] = value
+        with pytest.raises(ValueError, match=message):
+            encode_cfv(model, CANVAS)
 
 
 # --- Fuzzing: only a clean decode or CfvError is acceptable. ---

@@ -9,7 +9,8 @@ from nvcodec.model import ModelConfig
 from nvcodec.render import psnr, render
 
 SMALL = ModelConfig(num_layers=2, colour_width=32, colour_depth=2, xy_octaves=4, t_octaves=2)
-QMAX = (15, 15, 15)
+QMAX = (31, 31, 31, 15, 15, 15)
+"""The flow net's three linear maps, then the colour net's."""
 
 
 def rendered_psnr(model, canvas, clip: np.ndarray) -> float:
@@ -23,9 +24,9 @@ def test_compensation_lands_on_the_grid_and_beats_plain_quantization(tiny_clip) 
     result = fit(tiny_clip, SMALL, config)
     plain = rendered_psnr(quantized_model(result.model, QMAX), result.canvas, tiny_clip)
     quantize_with_compensation(result, QMAX, config, steps_per_map=60)
-    # Writing the compensated model changes no colour weight: they are already on the grid.
+    # Writing the compensated model changes no weight: they are already on the grid.
     stored = quantized_model(result.model, QMAX)
-    for ours, theirs in zip(result.model.colour.weights, stored.colour.weights, strict=True):
+    for ours, theirs in zip(result.model.linear_weights(), stored.linear_weights(), strict=True):
         assert torch.equal(ours.detach(), theirs.detach())
     assert all(p.requires_grad for p in result.model.parameters())
     assert rendered_psnr(stored, result.canvas, tiny_clip) > plain + 0.3
@@ -34,8 +35,8 @@ def test_compensation_lands_on_the_grid_and_beats_plain_quantization(tiny_clip) 
 def test_compensation_needs_one_qmax_per_map_and_the_sampler(tiny_clip) -> None:
     config = FitConfig(epochs=1, batch_size=256, device="cpu")
     result = fit(tiny_clip, SMALL, config)
-    with pytest.raises(ValueError, match="one qmax per colour linear map"):
-        quantize_with_compensation(result, (15, 15), config, 1)
+    with pytest.raises(ValueError, match="one qmax per linear map"):
+        quantize_with_compensation(result, QMAX[1:], config, 1)
     result.sampler = None
     with pytest.raises(ValueError, match="no longer holds"):
         quantize_with_compensation(result, QMAX, config, 1)

@@ -1,4 +1,5 @@
-"""The golden files of spec/vectors/ decode to their recorded frames (see tools/make_vectors.py)."""
+"""The golden files of spec/vectors/ (and the frozen version 1.0 files of spec/vectors/1.0/)
+decode to their recorded frames (see tools/make_vectors.py)."""
 
 from __future__ import annotations
 
@@ -14,18 +15,25 @@ from nvcodec.bitstream import decode_cfv, probe_cfv
 from nvcodec.render import render
 
 VECTORS = Path(__file__).resolve().parents[1] / "spec" / "vectors"
-INDEX = json.loads((VECTORS / "vectors.json").read_text())
+CASES = [
+    (directory, name, entry)
+    for directory in (VECTORS, VECTORS / "1.0")
+    for name, entry in json.loads((directory / "vectors.json").read_text()).items()
+]
 
 
-@pytest.mark.parametrize("name", sorted(INDEX))
-def test_golden_vector(name: str) -> None:
-    expected = INDEX[name]
-    data = (VECTORS / expected["file"]).read_bytes()
+@pytest.mark.parametrize(
+    ("directory", "name", "expected"),
+    CASES,
+    ids=[f"{d.relative_to(VECTORS)}/{name}" for d, name, _ in CASES],
+)
+def test_golden_vector(directory: Path, name: str, expected: dict) -> None:
+    data = (directory / expected["file"]).read_bytes()
     assert hashlib.sha256(data).hexdigest() == expected["file_sha256"]
     assert probe_cfv(data).metadata == {"vector": name}
     decoded = decode_cfv(data)
     times = torch.arange(decoded.canvas.num_frames, dtype=torch.float64)
-    stored = np.load(VECTORS / expected["frames_file"], allow_pickle=False)
+    stored = np.load(directory / expected["frames_file"], allow_pickle=False)
     for key in ("native", "double"):
         size = expected[key]["width"], expected[key]["height"]
         frames = np.stack(list(render(decoded.model, decoded.canvas, *size, times)))

@@ -1,7 +1,10 @@
 """Golden .cfv files in spec/vectors/ and the digests of their decoded frames.
 
     python tools/make_vectors.py                # check the stored vectors against this decoder
-    python tools/make_vectors.py --regenerate   # refit the tiny models and rewrite everything
+    python tools/make_vectors.py --regenerate   # refit the tiny models and rewrite spec/vectors/
+
+spec/vectors/1.0/ keeps files written by the version 1.0 encoder (float16 flow nets), which
+this decoder must still read; they are checked but never rewritten.
 
 Each vector is a tiny fit of a synthetic clip. vectors.json holds, per file, its SHA-256 and the
 SHA-256 of its decoded frames (uint8 RGB, frames in order, rows top to bottom, pixels left to
@@ -31,6 +34,7 @@ from nvcodec.synthetic import default_trajectory, pan_clip  # noqa: E402
 
 VECTORS_DIR = Path(__file__).resolve().parents[1] / "spec" / "vectors"
 INDEX = VECTORS_DIR / "vectors.json"
+FROZEN_DIRS = (VECTORS_DIR / "1.0",)
 
 # name: (width, height, frames, fps, clip seed, qmax, architecture)
 VECTORS = {
@@ -93,14 +97,16 @@ def regenerate() -> None:
 
 
 def check() -> bool:
-    """Whether every stored vector decodes to the stored digests."""
+    """Whether every stored vector, current and frozen, decodes to the stored digests."""
     ok = True
-    for name, expected in json.loads(INDEX.read_text()).items():
-        data = (VECTORS_DIR / expected["file"]).read_bytes()
-        entry, _ = describe(name, data)
-        same = entry == expected
-        ok &= same
-        click.echo(f"{name}: {'ok' if same else 'MISMATCH'}")
+    for directory in (VECTORS_DIR, *FROZEN_DIRS):
+        index = json.loads((directory / "vectors.json").read_text())
+        for name, expected in index.items():
+            entry, _ = describe(name, (directory / expected["file"]).read_bytes())
+            same = entry == expected
+            ok &= same
+            label = directory.relative_to(VECTORS_DIR) / name
+            click.echo(f"{label}: {'ok' if same else 'MISMATCH'}")
     return ok
 
 

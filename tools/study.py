@@ -280,7 +280,7 @@ def flow(epochs: float, frames: int) -> None:
 @click.option("--steps-per-map", default=500, show_default=True)
 @click.option("--qmax", "levels", default="127,63,45,31", show_default=True)
 def compensation(epochs: float, frames: int, steps_per_map: int, levels: str) -> None:
-    """Bunny 160x90, xs preset: PSNR and file size at one qmax for every colour map, quantized
+    """Bunny 160x90, xs preset: PSNR and file size at one qmax for every linear map, quantized
     plainly and with compensation (nvcodec/compensate.py)."""
     clip = read_video(bunny_path(), 0, frames, (160, 90)).frames_u8
     config = config_for_budget(PRESETS["xs"], 160, 90, frames)
@@ -290,7 +290,7 @@ def compensation(epochs: float, frames: int, steps_per_map: int, levels: str) ->
     click.echo(f"unquantized {unquantized:.2f} dB")
     rows = []
     for qmax in (int(level) for level in levels.split(",")):
-        per_map = (qmax,) * len(fitted.model.colour.weights)
+        per_map = (qmax,) * len(fitted.model.linear_weights())
         plain = quantized_model(fitted.model, per_map)
         result = copy.deepcopy(fitted)
         quantize_with_compensation(result, per_map, fit_config, steps_per_map)
