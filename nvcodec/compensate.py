@@ -42,8 +42,9 @@ def quantize_with_compensation(
     result: FitResult, qmax: Sequence[int], fit_config: FitConfig, steps_per_map: int
 ) -> None:
     """Put `result.model`'s weights on the grids of `qmax` (one per linear map, in
-    `CoordFlow.linear_weights` order), fine-tuning the rest `steps_per_map` steps after each. The model is changed in place
-    and ends in eval mode; writing it with the same `qmax` adds no further weight error."""
+    `CoordFlow.linear_weights` order), fine-tuning the rest `steps_per_map` steps after each.
+    The model is changed in place and ends in eval mode; writing it with the same `qmax` adds
+    no further weight error."""
     model, sampler = result.model, result.sampler
     if sampler is None:
         raise ValueError("the fit result no longer holds its clip sampler")

@@ -271,7 +271,8 @@ def test_version_1_0_files_with_float16_flow_nets_decode(legacy: bytes) -> None:
     assert info.chunk_bytes["FLOW"] == 2 * flow_params
     flow = decode_cfv(legacy).model.flow
     values = np.frombuffer(dict(_chunks(legacy))[FLOW], "<f2").astype(np.float32)
-    stacked = [t.detach().numpy().ravel() for p in zip(flow.weights, flow.biases) for t in p]
+    pairs = zip(flow.weights, flow.biases, strict=True)
+    stacked = [t.detach().numpy().ravel() for pair in pairs for t in pair]
     np.testing.assert_array_equal(np.concatenate(stacked), values)
 
 
