@@ -240,7 +240,7 @@ def _fit_and_store(
     result = fit(frames_u8, config, fit_config, fps, on_progress)
     psnr_unquantized = _measure(result.model, result.canvas, frames_u8)[1]
     choice = choose_qmax(result.model, result.canvas, frames_u8)
-    steps = compensation_steps(result.steps, len(choice.qmax))
+    steps = compensation_steps(result.steps, result.model)
     quantize_with_compensation(result, choice.qmax, fit_config, steps)
     result.sampler = None
     data = encode_cfv(result.model, result.canvas, qmax=choice.qmax)

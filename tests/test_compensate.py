@@ -5,7 +5,7 @@ import torch
 from nvcodec.bitstream import quantized_model
 from nvcodec.compensate import compensation_steps, quantize_with_compensation
 from nvcodec.fit import FitConfig, fit
-from nvcodec.model import ModelConfig
+from nvcodec.model import CoordFlow, ModelConfig
 from nvcodec.render import psnr, render
 
 SMALL = ModelConfig(num_layers=2, colour_width=32, colour_depth=2, xy_octaves=4, t_octaves=2)
@@ -23,7 +23,7 @@ def test_compensation_lands_on_the_grid_and_beats_plain_quantization(tiny_clip) 
     config = FitConfig(epochs=30, batch_size=256, seed=0, device="cpu")
     result = fit(tiny_clip, SMALL, config)
     plain = rendered_psnr(quantized_model(result.model, QMAX), result.canvas, tiny_clip)
-    quantize_with_compensation(result, QMAX, config, steps_per_map=60)
+    quantize_with_compensation(result, QMAX, config, steps_per_round=60)
     # Writing the compensated model changes no weight: they are already on the grid.
     stored = quantized_model(result.model, QMAX)
     for ours, theirs in zip(result.model.linear_weights(), stored.linear_weights(), strict=True):
@@ -43,5 +43,6 @@ def test_compensation_needs_one_qmax_per_map_and_the_sampler(tiny_clip) -> None:
 
 
 def test_compensation_steps_are_a_share_of_the_fit() -> None:
-    assert compensation_steps(40_000, 4) == 500
-    assert compensation_steps(10, 4) == 10
+    model = CoordFlow(SMALL)  # three colour maps: three rounds, the flow maps in the first
+    assert compensation_steps(30_000, model) == 500
+    assert compensation_steps(10, model) == 10

@@ -195,7 +195,8 @@ def compensation_section(result: dict) -> list[str]:
         f"**Quantization with compensation** ({result['clip']}; {model['params']:,} parameters "
         f"fitted {fit['epochs']:g} epochs, {result['psnr_unquantized']:.2f} dB before "
         f"quantization; {machine(result)}; `python tools/study.py compensation`). One qmax for "
-        f"every colour map, then {fit['steps_per_map']} fine-tuning steps after each map:",
+        f"every linear map (flow nets included), then {fit['steps_per_round']} fine-tuning steps "
+        "after each round (the flow maps with the first colour map, then one colour map each):",
         "",
         "| qmax | bits per parameter | plain quantization | with compensation |",
         "| ---: | ---: | ---: | ---: |",

@@ -277,9 +277,9 @@ def flow(epochs: float, frames: int) -> None:
 @main.command()
 @click.option("--epochs", default=50.0, show_default=True)
 @click.option("--frames", default=32, show_default=True)
-@click.option("--steps-per-map", default=500, show_default=True)
+@click.option("--steps-per-round", default=500, show_default=True)
 @click.option("--qmax", "levels", default="127,63,45,31", show_default=True)
-def compensation(epochs: float, frames: int, steps_per_map: int, levels: str) -> None:
+def compensation(epochs: float, frames: int, steps_per_round: int, levels: str) -> None:
     """Bunny 160x90, xs preset: PSNR and file size at one qmax for every linear map, quantized
     plainly and with compensation (nvcodec/compensate.py)."""
     clip = read_video(bunny_path(), 0, frames, (160, 90)).frames_u8
@@ -293,7 +293,7 @@ def compensation(epochs: float, frames: int, steps_per_map: int, levels: str) ->
         per_map = (qmax,) * len(fitted.model.linear_weights())
         plain = quantized_model(fitted.model, per_map)
         result = copy.deepcopy(fitted)
-        quantize_with_compensation(result, per_map, fit_config, steps_per_map)
+        quantize_with_compensation(result, per_map, fit_config, steps_per_round)
         compensated = quantized_model(result.model, per_map)
         row = {"qmax": qmax}
         for name, model in (("plain", plain), ("compensated", compensated)):
@@ -314,7 +314,7 @@ def compensation(epochs: float, frames: int, steps_per_map: int, levels: str) ->
         {
             "clip": f"bigbuckbunny.mp4 frames 0:{frames} at 160x90 (area filter)",
             "model": describe(config),
-            "fit": {"epochs": epochs, "steps_per_map": steps_per_map},
+            "fit": {"epochs": epochs, "steps_per_round": steps_per_round},
             "psnr_unquantized": round(unquantized, 3),
             "levels": rows,
         },
