@@ -5,9 +5,10 @@ coordinates go through them; they are too small to deserve rounds of their own) 
 colour nets' first map; each later round the next colour map.
 
 On Bunny 160x90x32 (xs preset fitted 50 epochs, 36.44 dB), with the same step for every map
-and 500 steps after each: plain quantization at qmax 63 costs 0.53 dB, compensated 0.15 dB;
-at 45, 1.04 and 0.35 dB; at 31, 1.89 and 0.78 dB (tools/results/compensation_160x90x32.json).
-The rate control (nvcodec.ratecontrol) prices its steps with that recovery in mind.
+and 500 steps after each round: plain quantization at qmax 63 costs 0.55 dB, compensated
+0.19 dB; at 45, 1.06 and 0.40 dB; at 31, 1.91 and 0.79 dB
+(tools/results/compensation_160x90x32.json). The rate control (nvcodec.ratecontrol) prices
+its steps with that recovery in mind.
 """
 
 from __future__ import annotations

@@ -51,9 +51,12 @@ def outcome(data: bytes) -> str:
 @click.option("--seed", default=0, show_default=True)
 @click.option("--max-seconds", default=5.0, show_default=True, help="Most CPU time for a case.")
 def main(cases: int, seed: int, max_seconds: float) -> None:
-    """Fuzz the reader with damaged copies of spec/vectors/*.cfv."""
+    """Fuzz the reader with damaged copies of spec/vectors/**/*.cfv (format 1.1 and 1.0)."""
     rng = random.Random(seed)
-    files = {path.name: path.read_bytes() for path in sorted(VECTORS_DIR.glob("*.cfv"))}
+    files = {
+        str(path.relative_to(VECTORS_DIR)): path.read_bytes()
+        for path in sorted(VECTORS_DIR.glob("**/*.cfv"))
+    }
     counts = {"ok": 0, "refused": 0}
     failures = 0
     slowest = 0.0
