@@ -34,6 +34,7 @@ from nvcodec.container import MAX_CHUNK_LENGTH, SIGNATURE
 from nvcodec.errors import CfvError, FileError, SettingsError, VideoError
 from nvcodec.fit import FitConfig, FitProgress, fit, resolve_device
 from nvcodec.model import CoordFlow
+from nvcodec.precision import PRECISIONS
 from nvcodec.presets import PRESETS, config_for_budget
 from nvcodec.ratecontrol import bpp_within_tolerance, choose_qmax, params_for_bpp
 from nvcodec.render import Canvas, psnr, render, resampled_frames
@@ -77,6 +78,7 @@ class EncodeSummary:
     fit_seconds: float
     seconds: float
     device: str
+    precision: str
     architecture: dict
     warnings: list[str] = field(default_factory=list)
     data: bytes = field(default=b"", repr=False)
@@ -137,6 +139,7 @@ def encode(
     frames: tuple[int | None, int | None] | None = None,
     size: tuple[int, int] | None = None,
     device: str = "auto",
+    precision: str = "auto",
     seed: int = 0,
     overwrite: bool = False,
     on_progress: Callable[[FitProgress], None] | None = None,
@@ -148,13 +151,16 @@ def encode(
     s when none is given), `params` or `bpp` (within 10%: the size is predicted, and refitted
     once with the measured bits per weight if the file misses). `frames` = (start, stop) and
     `size` = (width, height) select and resize the input. Effort is `epochs` and/or `minutes`
-    (20 epochs when neither is given). Without `output` the file is only returned, in
-    `summary.data`.
+    (20 epochs when neither is given). `precision` is that of the colour nets' hidden products
+    while fitting: auto, float32 or bfloat16 (`nvcodec.precision.resolve_precision`). Without
+    `output` the file is only returned, in `summary.data`.
     """
     started = time.perf_counter()
     if sum(x is not None for x in (preset, params, bpp)) > 1:
         raise SettingsError("give only one of --preset, --params and --bpp")
     _check_positive(params=params, bpp=bpp, epochs=epochs, minutes=minutes, layers=layers)
+    if precision != "auto" and precision not in PRECISIONS:
+        raise SettingsError(f"unknown precision {precision!r}; use auto, {', '.join(PRECISIONS)}")
     if output is not None:
         check_output(output, overwrite)
     frames_u8, clip_fps = _input_frames(input, fps, frames, size)
@@ -165,6 +171,7 @@ def encode(
         seconds=None if minutes is None else 60.0 * minutes / (1.0 + SHARE_OF_FIT),
         seed=seed,
         device=device,
+        precision=precision,
     )
     if bpp is not None:
         budget = params_for_bpp(bpp, width, height, count)
@@ -190,6 +197,7 @@ def encode(
         "frames": list(frames) if frames is not None else None,
         "size": list(size) if size is not None else None,
         "seed": seed,
+        "precision": precision,
     }
     metadata = {
         "encoder": encoder_version(),
@@ -200,6 +208,7 @@ def encode(
         "epochs": round(encoded.epochs, 3),
         "fit_seconds": round(encoded.fit_seconds, 3),
         "device": encoded.device,
+        "precision": encoded.precision,
     }
     data = replace_metadata(encoded.data, metadata)
     if output is not None:
@@ -266,6 +275,7 @@ def _fit_and_store(
         fit_seconds=result.seconds,
         seconds=0.0,
         device=result.device,
+        precision=result.precision,
         architecture=info.config.to_dict(),
         data=data,
     )

@@ -170,6 +170,14 @@ def cli() -> None:
 @click.option("-s", "--size", type=FrameSize(), help="Resize to WxH before fitting.")
 @click.option("-r", "--fps", type=FrameRate(), help="Override the input's frame rate.")
 @DEVICE
+@click.option(
+    "--precision",
+    type=click.Choice(["auto", "float32", "bfloat16"]),
+    default="auto",
+    show_default=True,
+    help="Of the fitting's matrix products; auto takes bfloat16 on CUDA and on CPUs where it "
+    "runs at least twice as fast as float32.",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @OVERWRITE
 @QUIET
@@ -187,6 +195,7 @@ def encode(
     size,
     fps,
     device,
+    precision,
     seed,
     overwrite,
     quiet,
@@ -213,6 +222,7 @@ def encode(
             frames=frames,
             size=size,
             device=device,
+            precision=precision,
             seed=seed,
             overwrite=overwrite,
             on_progress=progress.fit,
@@ -352,7 +362,7 @@ def _encode_report(summary: api.EncodeSummary) -> str:
             f"({summary.psnr_unquantized:.2f} dB before quantization) on {summary.width}x"
             f"{summary.height}, {summary.frames} frames at {_rate(summary.fps)} fps",
             f"fitted for {summary.fit_seconds:.1f} s ({summary.epochs:.1f} epochs) on "
-            f"{summary.device}; {summary.seconds:.1f} s in all",
+            f"{summary.device} in {summary.precision}; {summary.seconds:.1f} s in all",
         ]
     )
 

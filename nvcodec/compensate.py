@@ -23,10 +23,10 @@ from nvcodec.fit import (
     FitResult,
     default_batch_size,
     default_lr,
-    flushed_denormals,
     train_step,
 )
 from nvcodec.model import CoordFlow
+from nvcodec.precision import flushed_denormals, resolve_precision
 from nvcodec.quantize import on_grid
 
 SHARE_OF_FIT = 0.05
@@ -59,6 +59,7 @@ def quantize_with_compensation(
     peak_lr = LR_SCALE * (fit_config.lr or default_lr(model.config))
     batch_size = fit_config.batch_size or default_batch_size(device)
     generator = torch.Generator(device=device).manual_seed(fit_config.seed + 1)
+    dtype = resolve_precision(fit_config.precision, device)
     model.train()
     pairs = list(zip(weights, qmax, strict=True))
     first = len(weights) - len(model.colour.weights) + 1
@@ -73,7 +74,7 @@ def quantize_with_compensation(
                 cosine = 0.5 * (1.0 + math.cos(math.pi * step / steps_per_round))
                 for group in optimiser.param_groups:
                     group["lr"] = peak_lr * cosine
-                train_step(model, optimiser, sampler, batch_size, generator, fit_config)
+                train_step(model, optimiser, sampler, batch_size, generator, fit_config, dtype)
     for weight in weights:
         weight.requires_grad_(True)
     model.eval()

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -14,6 +13,12 @@ import torch
 
 from nvcodec.errors import FitError
 from nvcodec.model import CoordFlow, ModelConfig, blend
+from nvcodec.precision import (
+    PRECISIONS,
+    flushed_denormals,
+    resolve_precision,
+    retain_freed_memory,
+)
 from nvcodec.render import Canvas, frame_times, pixel_coordinates
 from nvcodec.weights import pixel_weights
 
@@ -32,7 +37,8 @@ class FitConfig:
     at the full rate one step can throw a layer's window off the frame. The learning rate follows a
     linear warm-up then a cosine to zero over the run's progress: steps for an epoch budget
     (bit-reproducible for a seed), fitting time for a wall-clock budget. The peak rate, when
-    not given, follows the model's width (`default_lr`).
+    not given, follows the model's width (`default_lr`). `precision` is that of the colour
+    nets' hidden products (`nvcodec.precision.resolve_precision`).
     """
 
     epochs: float | None = 20.0
@@ -46,6 +52,7 @@ class FitConfig:
     flow_lr_scale: float = 0.3
     seed: int = 0
     device: str = "auto"
+    precision: str = "auto"
     report_every: float = 1.0
 
     def __post_init__(self) -> None:
@@ -55,6 +62,10 @@ class FitConfig:
             self.seconds is not None and self.seconds <= 0
         ):
             raise FitError("fitting budgets must be positive")
+        if self.precision != "auto" and self.precision not in PRECISIONS:
+            raise FitError(
+                f"unknown precision {self.precision!r}; use auto, {', '.join(PRECISIONS)}"
+            )
         if (self.batch_size is not None and self.batch_size < 1) or (
             self.lr is not None and self.lr <= 0
         ):
@@ -83,6 +94,7 @@ class FitResult:
     epochs: float
     seconds: float
     device: str
+    precision: str = "float32"
     history: list[FitProgress] = field(default_factory=list)
     recoveries: int = 0
     # The clip's pixels, targets and loss weights, kept for fine-tuning after the fit
@@ -168,22 +180,6 @@ def coordflow_loss(
     return loss, (rgb.detach().clamp(0, 1) - target).square().mean()
 
 
-@contextmanager
-def flushed_denormals(device: torch.device) -> Iterator[None]:
-    """Flush subnormal floats to zero on the CPU while fitting.
-
-    As a fit converges, softmax weights and gradients of a fading layer sink into the
-    subnormal range, which x86 cores handle in slow microcode: without this a two-layer fit
-    lost a fifth of its speed within a minute and kept slowing.
-    """
-    flushing = device.type == "cpu" and torch.set_flush_denormal(True)
-    try:
-        yield
-    finally:
-        if flushing:
-            torch.set_flush_denormal(False)
-
-
 def fit(
     frames_u8: np.ndarray,
     model_config: ModelConfig,
@@ -193,6 +189,8 @@ def fit(
 ) -> FitResult:
     """Overfit a fresh CoordFlow to T x H x W x 3 uint8 frames."""
     device = resolve_device(fit_config.device)
+    if device.type == "cpu":
+        retain_freed_memory()
     with flushed_denormals(device):
         return _fit_on(device, frames_u8, model_config, fit_config, fps, on_progress)
 
@@ -231,7 +229,10 @@ def _fit_on(
         math.ceil(fit_config.epochs * steps_per_epoch) if fit_config.epochs is not None else None
     )
     guard = DivergenceGuard(model, optimiser)
-    result = FitResult(model, canvas, 0, 0.0, 0.0, str(device), sampler=sampler)
+    dtype = resolve_precision(fit_config.precision, device)
+    result = FitResult(
+        model, canvas, 0, 0.0, 0.0, str(device), str(dtype).removeprefix("torch."), sampler=sampler
+    )
     clock = FitClock()
     window = RunningMetrics()
     last_report = 0.0
@@ -243,7 +244,7 @@ def _fit_on(
         lr = peak_lr * _schedule(progress, fit_config.warmup) * guard.lr_factor
         for group in optimiser.param_groups:
             group["lr"] = lr * group["lr_scale"]
-        loss, mse = train_step(model, optimiser, sampler, batch_size, generator, fit_config)
+        loss, mse = train_step(model, optimiser, sampler, batch_size, generator, fit_config, dtype)
         step += 1
         window.add(loss.detach(), mse)
         if clock.seconds() - last_report >= fit_config.report_every or step == total_steps:
@@ -273,13 +274,13 @@ def train_step(
     batch_size: int,
     generator: torch.Generator,
     fit_config: FitConfig,
+    dtype: torch.dtype = torch.float32,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """One optimiser step on a random batch; returns the loss and the batch's squared error."""
+    """One optimiser step on a random batch, the colour nets' hidden products in `dtype`;
+    returns the loss and the batch's squared error."""
     xy, frame, target, weight = sampler.batch(batch_size, generator)
-    cuda = xy.device.type == "cuda"
-    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
-        raw = model.layer_outputs(xy, frame, sampler.times)
-    loss, mse = coordflow_loss(raw.float(), target, weight, fit_config)
+    raw = model.layer_outputs(xy, frame, sampler.times, dtype)
+    loss, mse = coordflow_loss(raw, target, weight, fit_config)
     optimiser.zero_grad(set_to_none=True)
     loss.backward()
     optimiser.step()

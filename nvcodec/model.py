@@ -103,18 +103,29 @@ class StackedMLP(nn.Module):
             )
 
     def forward(
-        self, x: torch.Tensor, first_bias_offset: torch.Tensor | None = None
+        self,
+        x: torch.Tensor,
+        first_bias_offset: torch.Tensor | None = None,
+        dtype: torch.dtype = torch.float32,
     ) -> torch.Tensor:
-        """x: [layers, N, in'] -> [layers, N, out]; `first_bias_offset` [layers, 1, hidden] is
-        added to the first layer's bias."""
+        """x: [layers, N, in'] -> [layers, N, out] in float32; `first_bias_offset`
+        [layers, 1, hidden] is added to the first layer's bias.
+
+        The hidden layers compute in `dtype`; the last product always runs in float32: its
+        output is the colour itself, and with 4 outputs it is too narrow for bfloat16 to pay
+        (its input-gradient product with an inner size of 4 ran slower in bfloat16 than in
+        float32 on the CPU).
+        """
         last = len(self.weights) - 1
         activation = self.activation if torch.is_grad_enabled() else self.activation_in_place
+        x = x.to(dtype)
         for index, (weight, bias) in enumerate(zip(self.weights, self.biases, strict=True)):
             if index == 0:
                 weight = weight[:, :, : x.shape[-1]]
                 if first_bias_offset is not None:
                     bias = bias + first_bias_offset
-            x = torch.baddbmm(bias, x, weight.transpose(1, 2))
+            compute = torch.float32 if index == last else dtype
+            x = torch.baddbmm(bias.to(compute), x.to(compute), weight.to(compute).transpose(1, 2))
             if index < last:
                 x = activation(x)
         return x
@@ -174,9 +185,14 @@ class CoordFlow(nn.Module):
         return self.similarity(t), t_projection
 
     def layer_outputs(
-        self, xy: torch.Tensor, frame_index: torch.Tensor, times: torch.Tensor
+        self,
+        xy: torch.Tensor,
+        frame_index: torch.Tensor,
+        times: torch.Tensor,
+        dtype: torch.dtype = torch.float32,
     ) -> torch.Tensor:
-        """Raw RGB-alpha of every layer for pixels xy [N, 2] at times[frame_index]: [layers, N, 4].
+        """Raw RGB-alpha of every layer for pixels xy [N, 2] at times[frame_index]: [layers, N, 4]
+        in float32, the colour nets' hidden products in `dtype`.
 
         The fitting path: pixels of many frames in one batch. The time features join each
         pixel's input, so the first layer is one product whose backward is a plain matrix
@@ -196,11 +212,16 @@ class CoordFlow(nn.Module):
         t_encoded = fourier_features(times.unsqueeze(-1), self.config.t_octaves)
         t_features = t_encoded.index_select(0, frame_index).expand(self.config.num_layers, -1, -1)
         return self.colour(
-            torch.cat([fourier_features(flowed, self.config.xy_octaves), t_features], -1)
+            torch.cat([fourier_features(flowed, self.config.xy_octaves), t_features], -1),
+            dtype=dtype,
         )
 
     def frame_outputs(
-        self, xy: torch.Tensor, frame: int, frame_terms: tuple[torch.Tensor, torch.Tensor]
+        self,
+        xy: torch.Tensor,
+        frame: int,
+        frame_terms: tuple[torch.Tensor, torch.Tensor],
+        dtype: torch.dtype = torch.float32,
     ) -> torch.Tensor:
         """`layer_outputs` for pixels that all lie in one frame, the renderer's case: the
         frame's matrices act as one small product and its time term joins the first bias, so
@@ -212,7 +233,9 @@ class CoordFlow(nn.Module):
             m[:, None, :, 2], xy.expand(layers, -1, -1), m[:, :, :2].transpose(1, 2)
         )
         xy_encoded = fourier_features(flowed, self.config.xy_octaves)
-        return self.colour(xy_encoded, first_bias_offset=t_projection[:, frame : frame + 1])
+        return self.colour(
+            xy_encoded, first_bias_offset=t_projection[:, frame : frame + 1], dtype=dtype
+        )
 
     def forward(
         self, xy: torch.Tensor, frame_index: torch.Tensor, times: torch.Tensor

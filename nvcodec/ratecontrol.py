@@ -27,6 +27,7 @@ import torch
 from nvcodec.bitstream import quantized_model
 from nvcodec.entropy import estimated_bits
 from nvcodec.model import CoordFlow, blend, count_parameters
+from nvcodec.precision import render_precision
 from nvcodec.quantize import quantize_per_channel
 from nvcodec.render import Canvas, frame_times, pixel_coordinates, psnr, to_uint8
 
@@ -76,16 +77,14 @@ class PixelSample:
     def psnr(self, model: CoordFlow) -> float:
         """PSNR of the model's uint8 pixels against the clip's, as a render would give them."""
         device = next(model.parameters()).device
-        autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+        dtype = render_precision(device)
         times = self.times.to(device)
         pieces = []
         for start in range(0, len(self.xy), BATCH_PIXELS):
             stop = start + BATCH_PIXELS
-            with autocast:
-                raw = model.layer_outputs(
-                    self.xy[start:stop].to(device), self.frame_index[start:stop].to(device), times
-                )
-            pieces.append(to_uint8(blend(raw.float())[0]))
+            xy, frame_index = self.xy[start:stop], self.frame_index[start:stop]
+            raw = model.layer_outputs(xy.to(device), frame_index.to(device), times, dtype)
+            pieces.append(to_uint8(blend(raw)[0]))
         return psnr(self.target_u8, np.concatenate(pieces))
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from nvcodec.model import CoordFlow, ModelConfig, blend
+from nvcodec.precision import render_precision, retain_freed_memory
 
 FRAMES_PER_GROUP = 64
 CACHED_ACTIVATIONS = 1_500_000
@@ -89,7 +90,9 @@ def render_raw(
     grid = torch.stack(torch.meshgrid(y, x, indexing="ij")[::-1], dim=-1).reshape(-1, 2).to(device)
     per_frame = width * height
     layers = model.config.num_layers
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+    dtype = render_precision(device)
+    if device.type == "cpu":
+        retain_freed_memory()
     # Frame terms are cheap but not free at thousands of frames: a few frames at a time.
     for first in range(0, len(source_frames), FRAMES_PER_GROUP):
         frames = source_frames[first : first + FRAMES_PER_GROUP]
@@ -100,8 +103,7 @@ def render_raw(
             out = torch.empty(layers, per_frame, 4, device=device)
             for start in range(0, per_frame, batch_pixels):
                 stop = min(start + batch_pixels, per_frame)
-                with autocast:
-                    out[:, start:stop] = model.frame_outputs(grid[start:stop], frame, terms)
+                out[:, start:stop] = model.frame_outputs(grid[start:stop], frame, terms, dtype)
             yield out
 
 

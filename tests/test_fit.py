@@ -18,13 +18,15 @@ def fitted_psnr(clip: np.ndarray, model_config: ModelConfig, fit_config: FitConf
     return psnr(clip, np.stack(list(render(result.model, result.canvas, width, height, frames))))
 
 
-def test_short_fit_reaches_a_useful_psnr(tiny_clip) -> None:
-    value = fitted_psnr(tiny_clip, SMALL, FitConfig(epochs=40, batch_size=1024, seed=0))
-    assert value > 26.0
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_short_fit_reaches_a_useful_psnr(tiny_clip, precision) -> None:
+    config = FitConfig(epochs=40, batch_size=1024, seed=0, precision=precision)
+    assert fitted_psnr(tiny_clip, SMALL, config) > 26.0
 
 
-def test_fit_is_reproducible_for_a_seed(tiny_clip) -> None:
-    config = FitConfig(epochs=2, batch_size=512, seed=7)
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_fit_is_reproducible_for_a_seed(tiny_clip, precision) -> None:
+    config = FitConfig(epochs=2, batch_size=512, seed=7, precision=precision)
     a = fit(tiny_clip, SMALL, config).model.state_dict()
     b = fit(tiny_clip, SMALL, config).model.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
@@ -75,6 +77,8 @@ def test_bad_budgets_are_refused() -> None:
         FitConfig(epochs=None, seconds=None)
     with pytest.raises(FitError):
         FitConfig(epochs=-1)
+    with pytest.raises(FitError, match="precision"):
+        FitConfig(precision="float16")
 
 
 @pytest.mark.slow

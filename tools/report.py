@@ -145,46 +145,60 @@ def preset_section() -> list[str]:
 
 
 def speed_section(result: dict) -> list[str]:
-    settings = result["settings"]
+    settings, ceilings = result["settings"], result["ceiling_gflops"]
     mode = "--quick" if settings["quick"] else "full run"
+    ceiling_text = " and ".join(f"{name} {value:.0f}" for name, value in ceilings.items())
     lines = [
-        f"**Speed** ({machine(result)}; {settings['precision'].split('.')[-1]} matmul ceiling "
-        f"{result['ceiling_gflops']:.0f} GFLOP/s measured in the same run; "
-        f"`python tools/bench/speed.py`, {mode}). Fitting counts forward and backward FLOPs "
-        "per pixel sample, rendering forward FLOPs per pixel (`nvcodec/cost.py`). Intensity is "
-        "forward FLOPs per byte of float32 activations that a sample's forward pass writes "
-        "(each is read back at least once); below about 100 the elementwise passes, not the "
-        "products, set the pace on this CPU:",
+        f"**Speed** ({machine(result)}; matmul ceilings {ceiling_text} GFLOP/s measured in the "
+        f"same run; `auto` fits in {settings['auto_precision']} here; "
+        f"`python tools/bench/speed.py`, {mode}). Each share is of the ceiling in the "
+        "precision of the products. Fitting counts forward and backward FLOPs per pixel sample, "
+        "rendering forward FLOPs per pixel (`nvcodec/cost.py`). Intensity is forward FLOPs per "
+        "byte of float32 activations that a sample's forward pass writes (each is read back at "
+        "least once); below about 100 the elementwise passes, not the products, set the pace "
+        "on a CPU:",
         "",
-        "| preset | parameters | fit FLOPs per sample | intensity | fitting samples/s | "
-        "fitting, share of ceiling | render fps 720p | render fps 1080p | "
-        "render, share of ceiling |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| preset | parameters | fit FLOPs per sample | intensity | precision | "
+        "fitting samples/s | fitting GFLOP/s | fitting, share of ceiling |",
+        "| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |",
     ]
-    for fit_row in result["fit"]:
-        renders = {r["size"]: r for r in result["render"] if r["preset"] == fit_row["preset"]}
-        shares = "/".join(f"{renders[size]['fraction_of_ceiling']:.0%}" for size in renders)
+    for row in result["fit"]:
         # Fitting counts three passes (forward, two backward products): a third is forward.
-        intensity = fit_row["flops_per_sample"] / 3 / fit_row["activation_bytes_per_sample"]
+        intensity = row["flops_per_sample"] / 3 / row["activation_bytes_per_sample"]
         lines.append(
-            f"| {fit_row['preset']} | {fit_row['params']:,} | "
-            f"{fit_row['flops_per_sample'] / 1e6:.2f}M | {intensity:.0f} | "
-            f"{fit_row['samples_per_second']:,} | "
-            f"{fit_row['fraction_of_ceiling']:.0%} | {renders['720p']['fps']:.3g} | "
-            f"{renders['1080p']['fps']:.3g} | {shares} |"
+            f"| {row['preset']} | {row['params']:,} | {row['flops_per_sample'] / 1e6:.2f}M | "
+            f"{intensity:.0f} | {row['precision']} | {row['samples_per_second']:,} | "
+            f"{row['gflops']:.1f} | {row['fraction_of_ceiling']:.0%} |"
+        )
+    lines += [
+        "",
+        "| preset | rendering precision | fps 720p | fps 1080p | GFLOP/s 720p / 1080p | "
+        "rendering, share of ceiling |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    presets = dict.fromkeys(row["preset"] for row in result["render"])
+    for preset in presets:
+        renders = {r["size"]: r for r in result["render"] if r["preset"] == preset}
+        gflops = " / ".join(f"{r['gflops']:.0f}" for r in renders.values())
+        shares = " / ".join(f"{r['fraction_of_ceiling']:.0%}" for r in renders.values())
+        lines.append(
+            f"| {preset} | {renders['720p']['precision']} | {renders['720p']['fps']:.3g} | "
+            f"{renders['1080p']['fps']:.3g} | {gflops} | {shares} |"
         )
     lines += [
         "",
         f"**Encode time to quality** ({settings['encode_clip']}; complete `nvcodec.encode` runs "
         "of the xs preset, wall time from frames in to file out, PSNR of the decoded file):",
         "",
-        "| fitting budget (s) | wall time (s) | epochs | bpp | PSNR (dB) | before quantization |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| precision | fitting budget (s) | wall time (s) | epochs | bpp | PSNR (dB) | "
+        "before quantization |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in result["encode"]:
         lines.append(
-            f"| {row['fit_budget_seconds']:g} | {row['wall_seconds']:.1f} | {row['epochs']:.1f} | "
-            f"{row['bpp']:.3f} | {row['psnr']:.2f} | {row['psnr_unquantized']:.2f} |"
+            f"| {row['precision']} | {row['fit_budget_seconds']:g} | {row['wall_seconds']:.1f} | "
+            f"{row['epochs']:.1f} | {row['bpp']:.3f} | {row['psnr']:.2f} | "
+            f"{row['psnr_unquantized']:.2f} |"
         )
     return lines
 

