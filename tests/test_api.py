@@ -32,6 +32,7 @@ def test_encode_an_array_and_measure_the_decoded_file(tiny_clip: np.ndarray) -> 
     assert info.canvas.fps == Fraction(30000, 1001)
     assert info.metadata["psnr"] == pytest.approx(summary.psnr, abs=1e-4)
     assert info.metadata["settings"]["params"] == 8000
+    assert info.metadata["precision"] == summary.precision in ("float32", "bfloat16")
     assert set(summary.to_dict()) >= {"params", "bytes", "bpp", "psnr", "seconds", "device"}
 
 
@@ -149,6 +150,7 @@ def test_impossible_decode_settings(tiny_cfv: str, options: dict, error, message
         ({"params": 0}, "params must be positive"),
         ({"params": 100}, "too few"),
         ({"epochs": -1}, "epochs must be positive"),
+        ({"precision": "float16"}, "unknown precision"),
     ],
 )
 def test_impossible_encode_settings(tiny_clip: np.ndarray, options: dict, message: str) -> None:

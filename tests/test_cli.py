@@ -33,10 +33,13 @@ def assert_one_line_error(code: int, stderr: str, expected_code: int, message: s
 
 def test_encode_info_decode(tiny_mp4: str, tmp_path: Path) -> None:
     output = tmp_path / "tiny.cfv"
-    code, stdout, stderr = run("encode", tiny_mp4, output, *TINY, "--json")
+    code, stdout, stderr = run(
+        "encode", tiny_mp4, output, *TINY, "--precision", "float32", "--json"
+    )
     assert code == 0, stderr
     summary = json.loads(stdout)
     assert {"params", "bytes", "bpp", "psnr", "seconds", "device"} <= summary.keys()
+    assert summary["precision"] == "float32"
     assert summary["bytes"] == output.stat().st_size
     code, stdout, _ = run("info", output, "--json")
     info = json.loads(stdout)
@@ -118,6 +121,7 @@ def test_error_paths(tiny_mp4: str, tiny_cfv: str, tmp_path: Path) -> None:
         (["info", tiny_mp4], 3, "not a .cfv file"),
         (["encode", tiny_mp4, tmp_path / "a.cfv", "--preset", "s", "--params", "9"], 2, "one of"),
         (["encode", tiny_mp4, tmp_path / "a.cfv", "--preset", "xxl"], 2, "--preset"),
+        (["encode", tiny_mp4, tmp_path / "a.cfv", "--precision", "fp8"], 2, "--precision"),
         (["encode", tiny_mp4, tmp_path / "a.cfv", "--params", "100"], 2, "too few"),
         (["decode", tiny_cfv, "--scale", "2", "-s", "4x4"], 2, "not both"),
         (["decode", tiny_cfv, "-r", "fast"], 2, "not a number"),

@@ -86,6 +86,24 @@ def sweep_section(result: dict) -> list[str]:
     return lines
 
 
+def precision_section(result: dict) -> list[str]:
+    lines = [
+        f"**Precision and batch size** (Bunny 160x90x32, xs preset, equal fitting time; "
+        f"{machine(result)}, which multiplies bfloat16 {result['bfloat16_speedup']:.1f}x as fast "
+        "as float32; `python tools/study.py precision`). The loss column is the largest rise of "
+        "the training loss between two 10-s reports (below 1: it never rose):",
+        "",
+        "| fitting (s) | precision | batch | epochs | PSNR (dB) | largest loss rise |",
+        "| ---: | --- | ---: | ---: | ---: | ---: |",
+    ]
+    lines += [
+        f"| {r['seconds']:g} | {r['precision']} | {r['batch_size']} | {r['epochs']:.1f} | "
+        f"{r['psnr']:.2f} | {r['largest_loss_rise']:.2f}x |"
+        for r in result["rows"]
+    ]
+    return lines
+
+
 def ablation_section(result: dict) -> list[str]:
     lines = [
         f"**Ablation** (the paper's Table 5; equal parameter budget and "
@@ -375,6 +393,7 @@ SECTIONS = [
     ("flow_recovery", flow_section),
     ("compensation_160x90x32", compensation_section),
     ("fit_sweep_160x90x32", sweep_section),
+    ("precision_160x90x32", precision_section),
     ("applications_upsampling", upsampling_section),
     ("applications_interpolation", interpolation_section),
     ("applications_stabilization", stabilization_section),

@@ -4,6 +4,7 @@
     python tools/study.py ablation   # 2 layers vs 1 layer vs no flow, equal params and time
     python tools/study.py flow       # does the flow recover a known translation?
     python tools/study.py compensation   # quantization cost, plain and with compensation
+    python tools/study.py precision  # float32 against bfloat16 products, by batch and budget
 
 Every command records the device, library versions and settings beside its numbers.
 """
@@ -28,6 +29,7 @@ from nvcodec.compensate import quantize_with_compensation  # noqa: E402
 from nvcodec.environment import describe_environment  # noqa: E402
 from nvcodec.fit import FitConfig, FitProgress, fit  # noqa: E402
 from nvcodec.model import CoordFlow, ModelConfig, count_parameters  # noqa: E402
+from nvcodec.precision import PRECISIONS, bfloat16_speedup  # noqa: E402
 from nvcodec.presets import PRESETS, config_for_budget  # noqa: E402
 from nvcodec.render import Canvas, psnr, render  # noqa: E402
 from nvcodec.synthetic import default_trajectory, pan_clip  # noqa: E402
@@ -178,6 +180,47 @@ def sweep(seconds: float, frames: int) -> None:
     save(
         f"fit_sweep_160x90x{frames}",
         {"model": describe(base), "fit": {"seconds": seconds}, "rows": rows},
+    )
+
+
+@main.command()
+@click.option("--budgets", default="90,300", show_default=True, help="Fitting seconds per run.")
+@click.option("--batches", default="2048,4096", show_default=True)
+@click.option("--frames", default=32, show_default=True)
+def precision(budgets: str, batches: str, frames: int) -> None:
+    """float32 against bfloat16 products on Bunny 160x90, xs preset, equal fitting time, at
+    each batch size: the evidence behind `--precision auto` and the bfloat16 batch size. The
+    largest rise of the training loss between two 10-s reports shows a fit that jumped."""
+    clip = read_video(bunny_path(), 0, frames, (160, 90)).frames_u8
+    config = config_for_budget(PRESETS["xs"], 160, 90, frames)
+    rows = []
+    for seconds in (float(b) for b in budgets.split(",")):
+        for name in PRECISIONS:
+            for batch in (int(b) for b in batches.split(",")):
+                fit_config = FitConfig(
+                    epochs=None, seconds=seconds, batch_size=batch, precision=name, report_every=10
+                )
+                result = fit(clip, config, fit_config)
+                value = psnr(clip, render_all(result.model, result.canvas, 160, 90))
+                losses = [report.loss for report in result.history]
+                rise = max((b / a for a, b in zip(losses, losses[1:], strict=False)), default=1.0)
+                rows.append(
+                    {
+                        "seconds": seconds,
+                        "precision": name,
+                        "batch_size": batch,
+                        "epochs": round(result.epochs, 2),
+                        "psnr": round(value, 3),
+                        "largest_loss_rise": round(rise, 3),
+                    }
+                )
+                click.echo(
+                    f"{seconds:5.0f} s {name:8s} batch {batch:5d}: {result.epochs:6.1f} epochs "
+                    f"{value:.2f} dB, loss rose at most {rise:.2f}x"
+                )
+    save(
+        f"precision_160x90x{frames}",
+        {"model": describe(config), "bfloat16_speedup": bfloat16_speedup(), "rows": rows},
     )
 
 

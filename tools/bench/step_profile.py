@@ -1,0 +1,117 @@
+"""Where a fitting step's time goes: the colour nets' products and activations, timed alone as
+one forward and backward chain, against the whole step (the flow's path, the Fourier features,
+the loss and the optimiser besides), each as a share of the matmul ceiling in its precision.
+
+    python tools/bench/step_profile.py                  # every preset, both precisions
+    python tools/bench/step_profile.py --preset xs      # one preset
+
+Results go to tools/bench/results/step_profile_<device>.json.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+
+import click
+import torch
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from nvcodec.cost import colour_macs_per_pixel, train_flops_per_sample  # noqa: E402
+from nvcodec.environment import describe_environment  # noqa: E402
+from nvcodec.fit import ClipSampler, FitConfig, default_batch_size, train_step  # noqa: E402
+from nvcodec.model import CoordFlow  # noqa: E402
+from nvcodec.precision import PRECISIONS, flushed_denormals, retain_freed_memory  # noqa: E402
+from nvcodec.presets import PRESETS, config_for_preset  # noqa: E402
+from nvcodec.render import Canvas  # noqa: E402
+from nvcodec.synthetic import default_trajectory, pan_clip  # noqa: E402
+from tools.bench.speed import FIT_CLIP, RESULTS, matmul_ceiling  # noqa: E402
+
+
+def mean_seconds(run: Callable[[], object], repeats: int) -> float:
+    for _ in range(max(2, repeats // 10)):  # warm-up
+        run()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        run()
+    return (time.perf_counter() - start) / repeats
+
+
+def profile(preset: str, precision: str, repeats: int, ceiling: float) -> dict:
+    width, height, frames = FIT_CLIP
+    device = torch.device("cpu")
+    clip = pan_clip(width, height, default_trajectory(frames, width, height))
+    config = config_for_preset(preset, width, height, frames)
+    sampler = ClipSampler(clip, Canvas(width, height, frames, Fraction(25)), device)
+    model = CoordFlow(config)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=True)
+    generator = torch.Generator().manual_seed(0)
+    fit_config, dtype = FitConfig(precision=precision), PRECISIONS[precision]
+    batch = default_batch_size(device)
+    step = mean_seconds(
+        lambda: train_step(model, optimiser, sampler, batch, generator, fit_config, dtype),
+        repeats,
+    )
+    features = (torch.rand(config.num_layers, batch, config.colour_in) * 2 - 1).requires_grad_()
+
+    def colour_chain() -> None:
+        model.zero_grad(set_to_none=True)
+        features.grad = None
+        model.colour(features, dtype=dtype).sum().backward()
+
+    chain = mean_seconds(colour_chain, repeats)
+    step_flops = train_flops_per_sample(config, batch, frames) * batch
+    chain_flops = 6.0 * colour_macs_per_pixel(config, time_features=True) * batch
+    return {
+        "preset": preset,
+        "precision": precision,
+        "batch_size": batch,
+        "step_ms": round(1e3 * step, 3),
+        "colour_chain_ms": round(1e3 * chain, 3),
+        "rest_ms": round(1e3 * (step - chain), 3),
+        "step_fraction_of_ceiling": round(step_flops / step / ceiling, 4),
+        "colour_chain_fraction_of_ceiling": round(chain_flops / chain / ceiling, 4),
+    }
+
+
+@click.command()
+@click.option("--preset", type=click.Choice(list(PRESETS)), multiple=True, help="[default: all]")
+@click.option("--repeats", default=50, show_default=True, help="Timed steps per measurement.")
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="JSON path.")
+def main(preset: tuple[str, ...], repeats: int, out: str | None) -> None:
+    """Time fitting steps and the colour nets' chain alone, on the CPU."""
+    device = torch.device("cpu")
+    retain_freed_memory()
+    ceilings = {name: matmul_ceiling(device, dtype, 2048, 5) for name, dtype in PRECISIONS.items()}
+    rows = []
+    with flushed_denormals(device):
+        for name in preset or PRESETS:
+            for precision, ceiling in ceilings.items():
+                rows.append(profile(name, precision, repeats, ceiling))
+                row = rows[-1]
+                click.echo(
+                    f"{name:2s} {precision:8s} batch {row['batch_size']}: step "
+                    f"{row['step_ms']:8.2f} ms ({row['step_fraction_of_ceiling']:.0%} of ceiling), "
+                    f"colour nets alone {row['colour_chain_ms']:8.2f} ms "
+                    f"({row['colour_chain_fraction_of_ceiling']:.0%}), the rest "
+                    f"{row['rest_ms']:.2f} ms"
+                )
+    payload = {
+        "environment": describe_environment(device),
+        "settings": {"fit_clip": FIT_CLIP, "repeats": repeats},
+        "ceiling_gflops": {name: round(value / 1e9, 2) for name, value in ceilings.items()},
+        "rows": rows,
+    }
+    path = Path(out) if out else RESULTS / "step_profile_cpu.json"
+    path.write_text(json.dumps(payload, indent=2) + "\n")
+    click.echo(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
