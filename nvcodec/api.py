@@ -34,7 +34,7 @@ from nvcodec.container import MAX_CHUNK_LENGTH, SIGNATURE
 from nvcodec.errors import CfvError, FileError, SettingsError, VideoError
 from nvcodec.fit import FitConfig, FitProgress, fit, resolve_device
 from nvcodec.model import CoordFlow
-from nvcodec.precision import PRECISIONS
+from nvcodec.precision import PRECISION_CHOICES, unknown_precision
 from nvcodec.presets import PRESETS, config_for_budget
 from nvcodec.ratecontrol import bpp_within_tolerance, choose_qmax, params_for_bpp
 from nvcodec.render import Canvas, psnr, render, resampled_frames
@@ -159,8 +159,8 @@ def encode(
     if sum(x is not None for x in (preset, params, bpp)) > 1:
         raise SettingsError("give only one of --preset, --params and --bpp")
     _check_positive(params=params, bpp=bpp, epochs=epochs, minutes=minutes, layers=layers)
-    if precision != "auto" and precision not in PRECISIONS:
-        raise SettingsError(f"unknown precision {precision!r}; use auto, {', '.join(PRECISIONS)}")
+    if precision not in PRECISION_CHOICES:
+        raise SettingsError(unknown_precision(precision))
     if output is not None:
         check_output(output, overwrite)
     frames_u8, clip_fps = _input_frames(input, fps, frames, size)

@@ -13,6 +13,7 @@ from nvcodec import api
 from nvcodec.bitstream import CfvInfo
 from nvcodec.errors import CfvError, CfvVersionError, NvcodecError, SettingsError
 from nvcodec.fit import FitProgress
+from nvcodec.precision import PRECISION_CHOICES
 from nvcodec.presets import PRESETS
 
 EXIT_OK = 0
@@ -172,7 +173,7 @@ def cli() -> None:
 @DEVICE
 @click.option(
     "--precision",
-    type=click.Choice(["auto", "float32", "bfloat16"]),
+    type=click.Choice(PRECISION_CHOICES),
     default="auto",
     show_default=True,
     help="Of the fitting's matrix products; auto takes bfloat16 on CUDA and on CPUs where it "

@@ -14,10 +14,12 @@ import torch
 from nvcodec.errors import FitError
 from nvcodec.model import CoordFlow, ModelConfig, blend
 from nvcodec.precision import (
-    PRECISIONS,
+    PRECISION_CHOICES,
     flushed_denormals,
+    precision_name,
     resolve_precision,
     retain_freed_memory,
+    unknown_precision,
 )
 from nvcodec.render import Canvas, frame_times, pixel_coordinates
 from nvcodec.weights import pixel_weights
@@ -63,10 +65,8 @@ class FitConfig:
             self.seconds is not None and self.seconds <= 0
         ):
             raise FitError("fitting budgets must be positive")
-        if self.precision != "auto" and self.precision not in PRECISIONS:
-            raise FitError(
-                f"unknown precision {self.precision!r}; use auto, {', '.join(PRECISIONS)}"
-            )
+        if self.precision not in PRECISION_CHOICES:
+            raise FitError(unknown_precision(self.precision))
         if (self.batch_size is not None and self.batch_size < 1) or (
             self.lr is not None and self.lr <= 0
         ):
@@ -236,7 +236,7 @@ def _fit_on(
     guard = DivergenceGuard(model, optimiser)
     dtype = resolve_precision(fit_config.precision, device)
     result = FitResult(
-        model, canvas, 0, 0.0, 0.0, str(device), str(dtype).removeprefix("torch."), sampler=sampler
+        model, canvas, 0, 0.0, 0.0, str(device), precision_name(dtype), sampler=sampler
     )
     clock = FitClock()
     window = RunningMetrics()

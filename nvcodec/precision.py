@@ -2,7 +2,7 @@
 
 The colour networks' hidden products may run in bfloat16 (float32 accumulation, float32
 master weights, a float32 last layer). Whether that pays depends on the processor: on a
-2-core AMD EPYC with AVX512-BF16 a 2048^3 bfloat16 product ran 4.5x faster than in float32,
+2-core AMD EPYC with AVX512-BF16 a 2048^3 bfloat16 product ran 4x faster than in float32,
 while an Intel Xeon with AVX512-BF16 but no AMX ran it at half the float32 speed. `auto`
 therefore measures instead of reading CPU flags.
 """
@@ -19,6 +19,7 @@ from contextlib import contextmanager
 import torch
 
 PRECISIONS = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+PRECISION_CHOICES = ("auto", *PRECISIONS)
 MIN_BFLOAT16_SPEEDUP = 2.0
 """How much faster a bfloat16 product must be before `auto` fits in bfloat16 on a CPU: far from
 1, so that timing noise never flips the choice between runs on the same machine."""
@@ -41,8 +42,18 @@ def resolve_precision(name: str, device: torch.device) -> torch.dtype:
             return torch.bfloat16
         return torch.float32
     if name not in PRECISIONS:
-        raise ValueError(f"unknown precision {name!r}; use auto, {', '.join(PRECISIONS)}")
+        raise ValueError(unknown_precision(name))
     return PRECISIONS[name]
+
+
+def unknown_precision(name: str) -> str:
+    """The error message for a precision name that is not one of PRECISION_CHOICES."""
+    return f"unknown precision {name!r}; use {', '.join(PRECISION_CHOICES)}"
+
+
+def precision_name(dtype: torch.dtype) -> str:
+    """`torch.bfloat16` -> 'bfloat16', as the CLI, the files and the results name it."""
+    return str(dtype).removeprefix("torch.")
 
 
 def render_precision(device: torch.device) -> torch.dtype:

