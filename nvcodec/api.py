@@ -140,6 +140,7 @@ def encode(
     size: tuple[int, int] | None = None,
     device: str = "auto",
     precision: str = "auto",
+    batch_size: int | None = None,
     seed: int = 0,
     overwrite: bool = False,
     on_progress: Callable[[FitProgress], None] | None = None,
@@ -151,14 +152,17 @@ def encode(
     s when none is given), `params` or `bpp` (within 10%: the size is predicted, and refitted
     once with the measured bits per weight if the file misses). `frames` = (start, stop) and
     `size` = (width, height) select and resize the input. Effort is `epochs` and/or `minutes`
-    (20 epochs when neither is given). `precision` is that of the colour nets' hidden products
-    while fitting: auto, float32 or bfloat16 (`nvcodec.precision.resolve_precision`). Without
-    `output` the file is only returned, in `summary.data`.
+    (20 epochs when neither is given). `precision` is that of the colour nets' products
+    while fitting: auto, float32 or bfloat16 (`nvcodec.precision.resolve_precision`);
+    `batch_size` is the pixels per fitting step (`nvcodec.fit.default_batch_size` when not
+    given). Without `output` the file is only returned, in `summary.data`.
     """
     started = time.perf_counter()
     if sum(x is not None for x in (preset, params, bpp)) > 1:
         raise SettingsError("give only one of --preset, --params and --bpp")
-    _check_positive(params=params, bpp=bpp, epochs=epochs, minutes=minutes, layers=layers)
+    _check_positive(
+        params=params, bpp=bpp, epochs=epochs, minutes=minutes, layers=layers, batch_size=batch_size
+    )
     if precision not in PRECISION_CHOICES:
         raise SettingsError(unknown_precision(precision))
     if output is not None:
@@ -169,6 +173,7 @@ def encode(
         epochs=epochs if epochs is not None or minutes is not None else DEFAULT_EPOCHS,
         # The budget covers the fit and the fine-tuning of quantization that follows it.
         seconds=None if minutes is None else 60.0 * minutes / (1.0 + SHARE_OF_FIT),
+        batch_size=batch_size,
         seed=seed,
         device=device,
         precision=precision,
@@ -198,6 +203,7 @@ def encode(
         "size": list(size) if size is not None else None,
         "seed": seed,
         "precision": precision,
+        "batch_size": batch_size,
     }
     metadata = {
         "encoder": encoder_version(),

@@ -12,7 +12,7 @@ import click
 from nvcodec import api
 from nvcodec.bitstream import CfvInfo
 from nvcodec.errors import CfvError, CfvVersionError, NvcodecError, SettingsError
-from nvcodec.fit import FitProgress
+from nvcodec.fit import CPU_BATCH_SIZE, CUDA_BATCH_SIZE, FitProgress
 from nvcodec.precision import PRECISION_CHOICES
 from nvcodec.presets import PRESETS
 
@@ -179,6 +179,12 @@ def cli() -> None:
     help="Of the fitting's matrix products; auto takes bfloat16 on CUDA and on CPUs where it "
     "runs at least twice as fast as float32.",
 )
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    help=f"Pixels per fitting step [default: {CPU_BATCH_SIZE} on the CPU, {CUDA_BATCH_SIZE} "
+    "on CUDA].",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @OVERWRITE
 @QUIET
@@ -197,6 +203,7 @@ def encode(
     fps,
     device,
     precision,
+    batch_size,
     seed,
     overwrite,
     quiet,
@@ -224,6 +231,7 @@ def encode(
             size=size,
             device=device,
             precision=precision,
+            batch_size=batch_size,
             seed=seed,
             overwrite=overwrite,
             on_progress=progress.fit,

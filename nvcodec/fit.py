@@ -40,7 +40,7 @@ class FitConfig:
     frame. The learning rate follows a linear warm-up then a cosine to zero over the run's
     progress: steps for an epoch budget (bit-reproducible for a seed), fitting time for a
     wall-clock budget. The peak rate, when not given, follows the model's width
-    (`default_lr`). `precision` is that of the colour nets' hidden products
+    (`default_lr`). `precision` is that of the colour nets' products
     (`nvcodec.precision.resolve_precision`).
     """
 
@@ -113,14 +113,20 @@ def default_lr(model_config: ModelConfig) -> float:
     return LR * min(1.0, LR_WIDTH / model_config.colour_width)
 
 
+CPU_BATCH_SIZE = 4096
+CUDA_BATCH_SIZE = 65536  # CUDA cores need large batches to fill
+
+
 def default_batch_size(device: torch.device) -> int:
-    """Pixels per step: 65536 on CUDA, whose cores need large batches to fill; 4096 on the CPU.
+    """Pixels per step when not given: CUDA_BATCH_SIZE on CUDA, CPU_BATCH_SIZE on the CPU.
 
     On the CPU, Bunny 160x90x32 with the xs preset (tools/results/precision_160x90x32.json):
-    after 300 s of fitting, batches of 4096 beat 2048 by 2.2 dB in float32 and 2.8 dB in
-    bfloat16; after 90 s by 0.6 dB in bfloat16, while float32 lost 0.4 dB.
+    after 90 s of fitting 4096 beat 8192 and 16384 in both precisions (by 0.6 and 2.2 dB in
+    bfloat16); after 300 s it still won in float32, while in bfloat16 8192 won by 0.6 dB. The
+    same study's previous run (that file at commit 6b3df38) had 4096 ahead of 2048 by 2.2 dB
+    in float32 and 2.8 dB in bfloat16 after 300 s.
     """
-    return 65536 if device.type == "cuda" else 4096
+    return CUDA_BATCH_SIZE if device.type == "cuda" else CPU_BATCH_SIZE
 
 
 def resolve_device(device: str) -> torch.device:
@@ -281,7 +287,7 @@ def train_step(
     fit_config: FitConfig,
     dtype: torch.dtype = torch.float32,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """One optimiser step on a random batch, the colour nets' hidden products in `dtype`;
+    """One optimiser step on a random batch, the colour nets' products in `dtype`;
     returns the loss and the batch's squared error."""
     xy, frame, target, weight = sampler.batch(batch_size, generator)
     raw = model.layer_outputs(xy, frame, sampler.times, dtype)

@@ -13,7 +13,9 @@ matrix product evaluates every layer at once.
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import torch
@@ -72,9 +74,14 @@ def fourier_features(coords: torch.Tensor, octaves: int) -> torch.Tensor:
     """
     if octaves == 0:
         return coords
-    freqs = math.pi * 2.0 ** torch.arange(-1, octaves - 1, dtype=coords.dtype, device=coords.device)
-    angles = (coords.unsqueeze(-1) * freqs).flatten(-2)
+    angles = (coords.unsqueeze(-1) * _frequencies(octaves, coords.dtype, coords.device)).flatten(-2)
     return torch.cat([coords, torch.sin(angles), torch.cos(angles)], dim=-1)
+
+
+@functools.cache
+def _frequencies(octaves: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    # Cached: a renderer encodes hundreds of pixel chunks per frame.
+    return math.pi * 2.0 ** torch.arange(-1, octaves - 1, dtype=dtype, device=device)
 
 
 class StackedMLP(nn.Module):
@@ -83,7 +90,7 @@ class StackedMLP(nn.Module):
     Weights are [layers, out, in] (the output channel first, as int8 quantization expects).
     The first linear map may be split: when `x` has fewer features than the first layer takes,
     the missing trailing features were projected by the caller and arrive as
-    `first_bias_offset` (see `CoordFlow.frame_outputs`), which lets inputs shared by a whole
+    `first_bias_offset` (see `CoordFlow.frame_evaluator`), which lets inputs shared by a whole
     frame be projected once per frame.
     """
 
@@ -111,24 +118,39 @@ class StackedMLP(nn.Module):
         """x: [layers, N, in'] -> [layers, N, out] in float32; `first_bias_offset`
         [layers, 1, hidden] is added to the first layer's bias.
 
-        The hidden layers compute in `dtype`; the last product always runs in float32: its
-        output is the colour itself, and with 4 outputs it is too narrow for bfloat16 to pay
-        (its input-gradient product with an inner size of 4 ran slower in bfloat16 than in
-        float32 on the CPU).
+        Every product runs in `dtype` with float32 accumulation. The last one too: in
+        bfloat16 its outputs are rounded to 8 significant bits (a quarter of an 8-bit code
+        value for a colour), where a float32 last product copied the widest activations to
+        float32 and their gradient back at every step.
         """
-        last = len(self.weights) - 1
-        activation = self.activation if torch.is_grad_enabled() else self.activation_in_place
-        x = x.to(dtype)
+        return self.apply_maps(self.linear_maps(x.shape[-1], first_bias_offset, dtype), x)
+
+    def linear_maps(
+        self, fan_in: int, first_bias_offset: torch.Tensor | None, dtype: torch.dtype
+    ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """(bias [layers, 1, out], transposed weight [layers, in, out]) of each map in `dtype`,
+        the first cut to `fan_in` inputs with `first_bias_offset` in its bias: what `forward`
+        uses, prepared once for many batches that share them."""
+        maps = []
         for index, (weight, bias) in enumerate(zip(self.weights, self.biases, strict=True)):
             if index == 0:
-                weight = weight[:, :, : x.shape[-1]]
+                weight = weight[:, :, :fan_in]
                 if first_bias_offset is not None:
                     bias = bias + first_bias_offset
-            compute = torch.float32 if index == last else dtype
-            x = torch.baddbmm(bias.to(compute), x.to(compute), weight.to(compute).transpose(1, 2))
-            if index < last:
+            maps.append((bias.to(dtype), weight.to(dtype).transpose(1, 2)))
+        return maps
+
+    def apply_maps(
+        self, maps: list[tuple[torch.Tensor, torch.Tensor]], x: torch.Tensor
+    ) -> torch.Tensor:
+        """Run x [layers, N, in'] through `linear_maps`' output: [layers, N, out] in float32."""
+        activation = self.activation if torch.is_grad_enabled() else self.activation_in_place
+        x = x.to(maps[0][1].dtype)
+        for index, (bias, weight_t) in enumerate(maps):
+            x = torch.baddbmm(bias, x, weight_t)
+            if index < len(maps) - 1:
                 x = activation(x)
-        return x
+        return x.float()
 
 
 class CoordFlow(nn.Module):
@@ -192,7 +214,7 @@ class CoordFlow(nn.Module):
         dtype: torch.dtype = torch.float32,
     ) -> torch.Tensor:
         """Raw RGB-alpha of every layer for pixels xy [N, 2] at times[frame_index]: [layers, N, 4]
-        in float32, the colour nets' hidden products in `dtype`.
+        in float32, the colour nets' products in `dtype`.
 
         The fitting path: pixels of many frames in one batch. The time features join each
         pixel's input, so the first layer is one product whose backward is a plain matrix
@@ -216,26 +238,27 @@ class CoordFlow(nn.Module):
             dtype=dtype,
         )
 
-    def frame_outputs(
+    def frame_evaluator(
         self,
-        xy: torch.Tensor,
         frame: int,
         frame_terms: tuple[torch.Tensor, torch.Tensor],
         dtype: torch.dtype = torch.float32,
-    ) -> torch.Tensor:
-        """`layer_outputs` for pixels that all lie in one frame, the renderer's case: the
-        frame's matrices act as one small product and its time term joins the first bias, so
-        no per-pixel copies of either are made."""
+    ) -> Callable[[torch.Tensor], torch.Tensor]:
+        """`layer_outputs` for pixels that all lie in one frame, the renderer's case, as a
+        function of the pixels xy [N, 2]: the frame's matrices act as one small product and its
+        time term joins the first bias, so no per-pixel copies of either are made, and what the
+        frame's pixel chunks share is prepared once."""
         matrices, t_projection = frame_terms
         m = matrices[:, frame]  # [layers, 2, 3]
-        layers = self.config.num_layers
-        flowed = torch.baddbmm(
-            m[:, None, :, 2], xy.expand(layers, -1, -1), m[:, :, :2].transpose(1, 2)
-        )
-        xy_encoded = fourier_features(flowed, self.config.xy_octaves)
-        return self.colour(
-            xy_encoded, first_bias_offset=t_projection[:, frame : frame + 1], dtype=dtype
-        )
+        shift, linear = m[:, None, :, 2], m[:, :, :2].transpose(1, 2)
+        maps = self.colour.linear_maps(self.xy_features, t_projection[:, frame : frame + 1], dtype)
+        layers, octaves = self.config.num_layers, self.config.xy_octaves
+
+        def evaluate(xy: torch.Tensor) -> torch.Tensor:
+            flowed = torch.baddbmm(shift, xy.expand(layers, -1, -1), linear)
+            return self.colour.apply_maps(maps, fourier_features(flowed, octaves))
+
+        return evaluate
 
     def forward(
         self, xy: torch.Tensor, frame_index: torch.Tensor, times: torch.Tensor

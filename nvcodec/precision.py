@@ -1,7 +1,7 @@
 """Arithmetic precision and the CPU settings that keep fitting and rendering fast.
 
-The colour networks' hidden products may run in bfloat16 (float32 accumulation, float32
-master weights, a float32 last layer). Whether that pays depends on the processor: on a
+The colour networks' products may run in bfloat16 (float32 accumulation and master
+weights). Whether that pays depends on the processor: on a
 2-core AMD EPYC with AVX512-BF16 a 2048^3 bfloat16 product ran 4x faster than in float32,
 while an Intel Xeon with AVX512-BF16 but no AMX ran it at half the float32 speed. `auto`
 therefore measures instead of reading CPU flags.
@@ -32,7 +32,7 @@ _MMAP_ABOVE_BYTES = 64 << 20
 
 
 def resolve_precision(name: str, device: torch.device) -> torch.dtype:
-    """The dtype of the hidden products for `name` (auto, float32 or bfloat16) on `device`.
+    """The dtype of the colour nets' products for `name` (auto, float32 or bfloat16) on `device`.
 
     auto is bfloat16 on CUDA, and on a CPU where bfloat16 products run at least
     MIN_BFLOAT16_SPEEDUP times faster than float32 ones; float32 otherwise.

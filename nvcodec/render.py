@@ -100,10 +100,11 @@ def render_raw(
         if transforms is not None:
             terms = (transforms(frames).to(device=device, dtype=torch.float32), terms[1])
         for frame in range(len(frames)):
+            evaluate = model.frame_evaluator(frame, terms, dtype)
             out = torch.empty(layers, per_frame, 4, device=device)
             for start in range(0, per_frame, batch_pixels):
                 stop = min(start + batch_pixels, per_frame)
-                out[:, start:stop] = model.frame_outputs(grid[start:stop], frame, terms, dtype)
+                out[:, start:stop] = evaluate(grid[start:stop])
             yield out
 
 

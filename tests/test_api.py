@@ -13,6 +13,7 @@ import nvcodec
 from nvcodec import api, atomic
 from nvcodec.bitstream import decode_cfv
 from nvcodec.errors import CfvError, FileError, SettingsError, VideoError
+from nvcodec.fit import fit
 from nvcodec.ratecontrol import choose_qmax
 from nvcodec.render import psnr
 from nvcodec.video import read_video
@@ -34,6 +35,19 @@ def test_encode_an_array_and_measure_the_decoded_file(tiny_clip: np.ndarray) -> 
     assert info.metadata["settings"]["params"] == 8000
     assert info.metadata["precision"] == summary.precision in ("float32", "bfloat16")
     assert set(summary.to_dict()) >= {"params", "bytes", "bpp", "psnr", "seconds", "device"}
+
+
+def test_the_batch_size_reaches_the_fit(tiny_clip: np.ndarray, monkeypatch) -> None:
+    batch_sizes = []
+
+    def recording_fit(frames_u8, config, fit_config, *rest):
+        batch_sizes.append(fit_config.batch_size)
+        return fit(frames_u8, config, fit_config, *rest)
+
+    monkeypatch.setattr(api, "fit", recording_fit)
+    summary = nvcodec.encode(tiny_clip, params=8000, epochs=1, batch_size=300)
+    assert batch_sizes == [300]
+    assert nvcodec.probe(summary.data).metadata["settings"]["batch_size"] == 300
 
 
 def test_encode_a_file_with_a_range_and_a_size(tiny_mkv: str, tmp_path: Path) -> None:
@@ -151,6 +165,7 @@ def test_impossible_decode_settings(tiny_cfv: str, options: dict, error, message
         ({"params": 100}, "too few"),
         ({"epochs": -1}, "epochs must be positive"),
         ({"precision": "float16"}, "unknown precision"),
+        ({"batch_size": 0}, "batch_size must be positive"),
     ],
 )
 def test_impossible_encode_settings(tiny_clip: np.ndarray, options: dict, message: str) -> None:

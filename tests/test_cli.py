@@ -34,7 +34,7 @@ def assert_one_line_error(code: int, stderr: str, expected_code: int, message: s
 def test_encode_info_decode(tiny_mp4: str, tmp_path: Path) -> None:
     output = tmp_path / "tiny.cfv"
     code, stdout, stderr = run(
-        "encode", tiny_mp4, output, *TINY, "--precision", "float32", "--json"
+        "encode", tiny_mp4, output, *TINY, "--precision", "float32", "--batch-size", "500", "--json"
     )
     assert code == 0, stderr
     summary = json.loads(stdout)
@@ -44,6 +44,7 @@ def test_encode_info_decode(tiny_mp4: str, tmp_path: Path) -> None:
     code, stdout, _ = run("info", output, "--json")
     info = json.loads(stdout)
     assert code == 0 and info["fps"] == "24/1"
+    assert info["metadata"]["settings"]["batch_size"] == 500
     assert (info["width"], info["height"], info["frames"]) == (32, 24, 8)
     assert info["params"] == summary["params"] and info["bytes"] == summary["bytes"]
     assert info["bpp"] == pytest.approx(summary["bpp"])
@@ -122,6 +123,7 @@ def test_error_paths(tiny_mp4: str, tiny_cfv: str, tmp_path: Path) -> None:
         (["encode", tiny_mp4, tmp_path / "a.cfv", "--preset", "s", "--params", "9"], 2, "one of"),
         (["encode", tiny_mp4, tmp_path / "a.cfv", "--preset", "xxl"], 2, "--preset"),
         (["encode", tiny_mp4, tmp_path / "a.cfv", "--precision", "fp8"], 2, "--precision"),
+        (["encode", tiny_mp4, tmp_path / "a.cfv", "--batch-size", "0"], 2, "--batch-size"),
         (["encode", tiny_mp4, tmp_path / "a.cfv", "--params", "100"], 2, "too few"),
         (["decode", tiny_cfv, "--scale", "2", "-s", "4x4"], 2, "not both"),
         (["decode", tiny_cfv, "-r", "fast"], 2, "not a number"),

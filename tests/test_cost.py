@@ -27,7 +27,7 @@ def test_render_counts_match_torch_flop_counter(config: ModelConfig) -> None:
         terms = model.frame_terms(torch.linspace(-1, 1, frames))
     assert counter.get_total_flops() == 2 * frames * frame_macs(config)
     with FlopCounterMode(display=False) as counter:
-        model.frame_outputs(xy, 2, terms)
+        model.frame_evaluator(2, terms)(xy)
     # The frame's 2 x 2 matrix acting on each pixel's (x, y) is coordinate work, not the
     # model's products: 4 MACs per pixel and layer that the cost model leaves out.
     coordinates = 4 * pixels * config.num_layers

@@ -74,7 +74,7 @@ def test_render_path_equals_fitting_path(grad: bool) -> None:
     model = CoordFlow(TINY)
     xy, times = torch.rand(50, 2) * 2 - 1, torch.linspace(-1, 1, 4)
     with torch.set_grad_enabled(grad):
-        raw = model.frame_outputs(xy, 2, model.frame_terms(times))
+        raw = model.frame_evaluator(2, model.frame_terms(times))(xy)
         reference = model.layer_outputs(xy, torch.full((50,), 2), times)
     torch.testing.assert_close(raw, reference, rtol=1e-5, atol=1e-5)
 
