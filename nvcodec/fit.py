@@ -34,14 +34,13 @@ class FitConfig:
 
     An epoch is as many random pixel samples as the clip has pixels. The batch size follows the
     device when not given (`default_batch_size`); a high peak learning rate wins on budgets of
-    minutes (tools/results/fit_sweep_160x90x32.json).
-    The flow networks learn at `flow_lr_scale` times the rate: their few outputs move every
-    pixel of a layer at once, and at the full rate one step can throw a layer's window off the
-    frame. The learning rate follows a linear warm-up then a cosine to zero over the run's
-    progress: steps for an epoch budget (bit-reproducible for a seed), fitting time for a
-    wall-clock budget. The peak rate, when not given, follows the model's width
-    (`default_lr`). `precision` is that of the colour nets' products
-    (`nvcodec.precision.resolve_precision`).
+    minutes (tools/results/fit_sweep_160x90x32.json). The flow networks learn at
+    `flow_lr_scale` times the rate: their few outputs move every pixel of a layer at once, and
+    at the full rate one step can throw a layer's window off the frame. The learning rate
+    follows a linear warm-up then a cosine to zero over the run's progress: steps for an epoch
+    budget (bit-reproducible for a seed), fitting time for a wall-clock budget. The peak rate,
+    when not given, follows the model's width (`default_lr`). `precision` is that of the
+    colour nets' products (`nvcodec.precision.resolve_precision`).
     """
 
     epochs: float | None = 20.0

@@ -1,10 +1,9 @@
 """Arithmetic precision and the CPU settings that keep fitting and rendering fast.
 
-The colour networks' products may run in bfloat16 (float32 accumulation and master
-weights). Whether that pays depends on the processor: on a
-2-core AMD EPYC with AVX512-BF16 a 2048^3 bfloat16 product ran 4x faster than in float32,
-while an Intel Xeon with AVX512-BF16 but no AMX ran it at half the float32 speed. `auto`
-therefore measures instead of reading CPU flags.
+The colour networks' products may run in bfloat16 (float32 accumulation and master weights).
+Whether that pays depends on the processor: on a 2-core AMD EPYC with AVX512-BF16 a 2048^3
+bfloat16 product ran 4x faster than in float32, while an Intel Xeon with AVX512-BF16 but no
+AMX ran it at half the float32 speed. `auto` therefore measures instead of reading CPU flags.
 """
 
 from __future__ import annotations

@@ -185,7 +185,7 @@ def sweep(seconds: float, frames: int) -> None:
 
 @main.command()
 @click.option("--budgets", default="90,300", show_default=True, help="Fitting seconds per run.")
-@click.option("--batches", default="2048,4096", show_default=True)
+@click.option("--batches", default="4096,8192,16384", show_default=True)
 @click.option("--frames", default=32, show_default=True)
 def precision(budgets: str, batches: str, frames: int) -> None:
     """float32 against bfloat16 products on Bunny 160x90, xs preset, equal fitting time, at

@@ -90,10 +90,11 @@ def profile(
         }
     hidden = torch.randn(config.num_layers, batch, config.colour_width, dtype=dtype)
     hidden.requires_grad_()
+    upstream = torch.ones_like(hidden)
 
     def activations() -> None:
         for _ in range(config.colour_depth):
-            torch.autograd.backward(model.colour.activation(hidden), torch.ones_like(hidden))
+            torch.autograd.grad(model.colour.activation(hidden), hidden, upstream)
 
     activation = mean_seconds(activations, repeats)
     step_flops = train_flops_per_sample(config, batch, frames) * batch
