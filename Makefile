@@ -19,4 +19,4 @@ test-fast: install
 	$(PYTHON) -m pytest -q -m 'not slow'
 
 demo: install
-	$(PYTHON) tools/demo.py
+	$(PYTHON) -m tools.demo

@@ -19,8 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nvcodec.atomic import atomic_output, atomic_pattern, check_output
-from nvcodec.bitstream import (
+from nvcodec.bitstream.cfv import (
     MAX_FRAMES,
     CfvInfo,
     decode_cfv,
@@ -29,17 +28,20 @@ from nvcodec.bitstream import (
     probe_cfv,
     replace_metadata,
 )
-from nvcodec.compensate import SHARE_OF_FIT, compensation_steps, quantize_with_compensation
-from nvcodec.container import MAX_CHUNK_LENGTH, SIGNATURE
+from nvcodec.bitstream.container import MAX_CHUNK_LENGTH, SIGNATURE
+from nvcodec.decoder.render import render
+from nvcodec.decoder.views import View
+from nvcodec.encoder.compensate import SHARE_OF_FIT, compensation_steps, quantize_with_compensation
+from nvcodec.encoder.fit import FitConfig, FitProgress, fit
+from nvcodec.encoder.ratecontrol import bpp_within_tolerance, choose_qmax, params_for_bpp
 from nvcodec.errors import CfvError, FileError, SettingsError, VideoError
-from nvcodec.fit import FitConfig, FitProgress, fit, resolve_device
-from nvcodec.model import CoordFlow
-from nvcodec.precision import PRECISION_CHOICES, unknown_precision
-from nvcodec.presets import PRESETS, config_for_budget
-from nvcodec.ratecontrol import bpp_within_tolerance, choose_qmax, params_for_bpp
-from nvcodec.render import Canvas, psnr, render, resampled_frames
-from nvcodec.video import MAX_CLIP_BYTES, check_size, read_video, resize_frames, write_video
-from nvcodec.views import View
+from nvcodec.io.atomic import atomic_output, atomic_pattern, check_output
+from nvcodec.io.video import MAX_CLIP_BYTES, check_size, read_video, resize_frames, write_video
+from nvcodec.metrics import psnr
+from nvcodec.model.canvas import Canvas, resampled_frames
+from nvcodec.model.coordflow import CoordFlow
+from nvcodec.model.presets import PRESETS, config_for_budget
+from nvcodec.runtime import PRECISION_CHOICES, resolve_device, unknown_precision
 
 DEFAULT_PRESET = "s"
 DEFAULT_EPOCHS = 20.0

@@ -10,11 +10,11 @@ from pathlib import Path
 import click
 
 from nvcodec import api
-from nvcodec.bitstream import CfvInfo
+from nvcodec.bitstream.cfv import CfvInfo
+from nvcodec.encoder.fit import CPU_BATCH_SIZE, CUDA_BATCH_SIZE, FitProgress
 from nvcodec.errors import CfvError, CfvVersionError, NvcodecError, SettingsError
-from nvcodec.fit import CPU_BATCH_SIZE, CUDA_BATCH_SIZE, FitProgress
-from nvcodec.precision import PRECISION_CHOICES
-from nvcodec.presets import PRESETS
+from nvcodec.model.presets import PRESETS
+from nvcodec.runtime import PRECISION_CHOICES
 
 EXIT_OK = 0
 EXIT_ERROR = 1

@@ -27,3 +27,7 @@ class FileError(NvcodecError):
 
 class SettingsError(NvcodecError):
     """Options that are out of range or cannot be used together."""
+
+
+class DeviceError(NvcodecError):
+    """The device asked for is not available on this machine."""

@@ -9,8 +9,8 @@ import pytest
 import torch
 from hypothesis import settings
 
-from nvcodec.synthetic import default_trajectory, pan_clip
-from nvcodec.video import write_video
+from nvcodec.io.video import write_video
+from nvcodec.testing.synthetic import default_trajectory, pan_clip
 
 torch.set_num_threads(2)
 

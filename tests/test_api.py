@@ -10,13 +10,14 @@ import numpy as np
 import pytest
 
 import nvcodec
-from nvcodec import api, atomic
-from nvcodec.bitstream import decode_cfv
+from nvcodec import api
+from nvcodec.bitstream.cfv import decode_cfv
+from nvcodec.encoder.fit import fit
+from nvcodec.encoder.ratecontrol import choose_qmax
 from nvcodec.errors import CfvError, FileError, SettingsError, VideoError
-from nvcodec.fit import fit
-from nvcodec.ratecontrol import choose_qmax
-from nvcodec.render import psnr
-from nvcodec.video import read_video
+from nvcodec.io import atomic
+from nvcodec.io.video import read_video
+from nvcodec.metrics import psnr
 
 
 def test_encode_an_array_and_measure_the_decoded_file(tiny_clip: np.ndarray) -> None:

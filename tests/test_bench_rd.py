@@ -105,7 +105,7 @@ def _result(frames: int = 3) -> RdResult:
         for m in ("psnr_rgb", "psnr_y")
     }  # fmt: skip
     return RdResult(
-        command="python tools/bench/rd.py",
+        command="python -m tools.bench.rd",
         environment={"device": "cpu", "cpu": "a CPU", "threads": 2, "torch": "2.13.0"},
         luma="BT.709",
         anchor="x265 medium",

@@ -14,8 +14,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nvcodec import bitstream
-from nvcodec.bitstream import (
+from nvcodec.bitstream import cfv
+from nvcodec.bitstream.cfv import (
     ARCH,
     COLR,
     CRITICAL_TYPES,
@@ -31,12 +31,13 @@ from nvcodec.bitstream import (
     replace_metadata,
     stored_weights,
 )
-from nvcodec.container import SIGNATURE, read_container, write_container
-from nvcodec.entropy import encode_tensors
+from nvcodec.bitstream.container import SIGNATURE, read_container, write_container
+from nvcodec.bitstream.entropy import encode_tensors
+from nvcodec.decoder.render import render
 from nvcodec.errors import CfvError, CfvVersionError
-from nvcodec.fuzz import mutate, mutate_chunk
-from nvcodec.model import CoordFlow, ModelConfig, count_parameters
-from nvcodec.render import Canvas, render
+from nvcodec.model.canvas import Canvas
+from nvcodec.model.coordflow import CoordFlow, ModelConfig, count_parameters
+from nvcodec.testing.fuzz import mutate, mutate_chunk
 
 LEGACY_VECTOR = Path(__file__).resolve().parents[1] / "spec" / "vectors" / "1.0" / "two-layer.cfv"
 
@@ -190,7 +191,7 @@ def test_probe_reads_the_header_without_range_decoding(sample: bytes, monkeypatc
     def refuse(*args: object) -> None:
         raise AssertionError("probe must not range decode")
 
-    monkeypatch.setattr(bitstream, "decode_tensors", refuse)
+    monkeypatch.setattr(cfv, "decode_tensors", refuse)
     info = probe_cfv(sample)
     assert (info.canvas, info.config) == (CANVAS, CONFIG)
     assert info.version == (1, 1) and info.min_reader_major == 1

@@ -14,8 +14,8 @@ import torch
 from click.testing import CliRunner
 
 from nvcodec import api, cli
-from nvcodec.container import SIGNATURE
-from nvcodec.video import read_video
+from nvcodec.bitstream.container import SIGNATURE
+from nvcodec.io.video import read_video
 
 TINY = ["--params", "8000", "--epochs", "2"]
 

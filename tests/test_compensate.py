@@ -2,11 +2,12 @@ import numpy as np
 import pytest
 import torch
 
-from nvcodec.bitstream import quantized_model
-from nvcodec.compensate import compensation_steps, quantize_with_compensation
-from nvcodec.fit import FitConfig, fit
-from nvcodec.model import CoordFlow, ModelConfig
-from nvcodec.render import psnr, render
+from nvcodec.bitstream.cfv import quantized_model
+from nvcodec.decoder.render import render
+from nvcodec.encoder.compensate import compensation_steps, quantize_with_compensation
+from nvcodec.encoder.fit import FitConfig, fit
+from nvcodec.metrics import psnr
+from nvcodec.model.coordflow import CoordFlow, ModelConfig
 
 SMALL = ModelConfig(num_layers=2, colour_width=32, colour_depth=2, xy_octaves=4, t_octaves=2)
 QMAX = (31, 31, 31, 15, 15, 15)

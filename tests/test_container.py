@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nvcodec.container import (
+from nvcodec.bitstream.container import (
     END_CHUNK,
     SIGNATURE,
     ByteReader,
@@ -22,7 +22,7 @@ from nvcodec.container import (
     write_container,
 )
 from nvcodec.errors import CfvError, CfvVersionError
-from nvcodec.fuzz import mutate
+from nvcodec.testing.fuzz import mutate
 
 chunk_types = st.text(string.ascii_letters, min_size=4, max_size=4).map(str.encode)
 chunk_lists = st.lists(

@@ -2,14 +2,14 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from nvcodec.cost import (
+from nvcodec.model.coordflow import CoordFlow, ModelConfig
+from nvcodec.model.flops import (
     colour_macs_per_pixel,
     flow_macs,
     frame_macs,
     render_flops_per_pixel,
     train_flops_per_sample,
 )
-from nvcodec.model import CoordFlow, ModelConfig
 
 CONFIGS = [
     ModelConfig(num_layers=2, colour_width=24, colour_depth=3, xy_octaves=4, t_octaves=2),

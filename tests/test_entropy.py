@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
-from nvcodec.entropy import (
+from nvcodec.bitstream.entropy import (
     ConstantModel,
     HistogramModel,
     LaplaceModel,

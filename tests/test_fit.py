@@ -2,11 +2,12 @@ import numpy as np
 import pytest
 import torch
 
-from nvcodec.errors import FitError
-from nvcodec.fit import LR, DivergenceGuard, FitConfig, _schedule, default_lr, fit
-from nvcodec.model import CoordFlow, ModelConfig
-from nvcodec.render import psnr, render
-from nvcodec.synthetic import pan_clip
+from nvcodec.decoder.render import render
+from nvcodec.encoder.fit import LR, DivergenceGuard, FitConfig, _schedule, default_lr, fit
+from nvcodec.errors import DeviceError, FitError
+from nvcodec.metrics import psnr
+from nvcodec.model.coordflow import CoordFlow, ModelConfig
+from nvcodec.testing.synthetic import pan_clip
 
 SMALL = ModelConfig(num_layers=2, colour_width=32, colour_depth=2, xy_octaves=4, t_octaves=2)
 
@@ -68,7 +69,7 @@ def test_schedule_warms_up_then_anneals() -> None:
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-CUDA error path")
 def test_cuda_without_a_gpu_is_a_clear_error(tiny_clip) -> None:
-    with pytest.raises(FitError, match="no CUDA device"):
+    with pytest.raises(DeviceError, match="no CUDA device"):
         fit(tiny_clip, SMALL, FitConfig(epochs=1, device="cuda"))
 
 

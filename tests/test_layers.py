@@ -14,13 +14,19 @@ from hypothesis import strategies as st
 from test_cli import assert_one_line_error, run
 
 from nvcodec import api
-from nvcodec.bitstream import encode_cfv
+from nvcodec.bitstream.cfv import encode_cfv
+from nvcodec.decoder.layer_maps import (
+    PALETTE,
+    alpha_colours,
+    blend_layers,
+    dominant_layer,
+    mean_alpha,
+)
 from nvcodec.errors import SettingsError
-from nvcodec.layers import PALETTE, alpha_colours, blend_layers, dominant_layer, mean_alpha
-from nvcodec.model import CoordFlow, ModelConfig, blend
-from nvcodec.render import Canvas
-from nvcodec.synthetic import object_clip
-from nvcodec.video import read_video
+from nvcodec.io.video import read_video
+from nvcodec.model.canvas import Canvas
+from nvcodec.model.coordflow import CoordFlow, ModelConfig, blend
+from nvcodec.testing.synthetic import object_clip
 
 CANVAS = Canvas(32, 24, 8, Fraction(24))
 

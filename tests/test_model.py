@@ -5,7 +5,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nvcodec.model import (
+from nvcodec.model.coordflow import (
     CoordFlow,
     ModelConfig,
     count_parameters,

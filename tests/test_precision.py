@@ -5,9 +5,9 @@ import sys
 import pytest
 import torch
 
-import nvcodec.precision as precision
-from nvcodec.model import StackedMLP
-from nvcodec.precision import render_precision, resolve_precision
+import nvcodec.runtime as runtime
+from nvcodec.model.coordflow import StackedMLP
+from nvcodec.runtime import render_precision, resolve_precision
 
 
 def test_named_precisions_resolve_as_asked() -> None:
@@ -20,13 +20,13 @@ def test_named_precisions_resolve_as_asked() -> None:
 
 @pytest.mark.parametrize(("speedup", "expected"), [(0.5, torch.float32), (4.5, torch.bfloat16)])
 def test_auto_follows_the_measured_bfloat16_speed(monkeypatch, speedup, expected) -> None:
-    monkeypatch.setattr(precision, "bfloat16_speedup", lambda: speedup)
+    monkeypatch.setattr(runtime, "bfloat16_speedup", lambda: speedup)
     assert resolve_precision("auto", torch.device("cpu")) is expected
     assert resolve_precision("auto", torch.device("cuda")) is torch.bfloat16
 
 
 def test_the_probe_measures_a_positive_ratio() -> None:
-    assert precision.bfloat16_speedup() > 0
+    assert runtime.bfloat16_speedup() > 0
 
 
 def test_rendering_stays_float32_on_the_cpu() -> None:
@@ -36,8 +36,8 @@ def test_rendering_stays_float32_on_the_cpu() -> None:
 
 FAULTS_PER_STEP = """
 import resource, sys, torch
-from nvcodec.model import StackedMLP
-from nvcodec.precision import retain_freed_memory
+from nvcodec.model.coordflow import StackedMLP
+from nvcodec.runtime import retain_freed_memory
 if sys.argv[1] == "retain":
     assert retain_freed_memory()
 mlp = StackedMLP(2, [35, 144, 144, 144, 4], "gelu")

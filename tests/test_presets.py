@@ -2,8 +2,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nvcodec.model import CoordFlow, count_parameters
-from nvcodec.presets import PRESETS, config_for_budget, config_for_preset
+from nvcodec.model.coordflow import CoordFlow, count_parameters
+from nvcodec.model.presets import PRESETS, config_for_budget, config_for_preset
 
 
 @settings(max_examples=30, deadline=None)

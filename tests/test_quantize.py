@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
-from nvcodec.quantize import QMAX, dequantize, quantize_per_channel
+from nvcodec.bitstream.quantize import QMAX, dequantize, quantize_per_channel
 
 matrices = arrays(
     np.float32,

@@ -9,6 +9,6 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_readme_tables_match_the_results() -> None:
     check = subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "report.py"), "--check"], capture_output=True
+        [sys.executable, "-m", "tools.report", "--check"], capture_output=True, cwd=ROOT
     )
-    assert check.returncode == 0, "README.md is stale: run python tools/report.py"
+    assert check.returncode == 0, "README.md is stale: run python -m tools.report"

@@ -6,17 +6,10 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nvcodec.model import CoordFlow, ModelConfig
-from nvcodec.render import (
-    Canvas,
-    frame_times,
-    pixel_coordinates,
-    psnr,
-    render,
-    render_layers,
-    render_raw,
-    resampled_frames,
-)
+from nvcodec.decoder.render import render, render_layers, render_raw
+from nvcodec.metrics import psnr
+from nvcodec.model.canvas import Canvas, frame_times, pixel_coordinates, resampled_frames
+from nvcodec.model.coordflow import CoordFlow, ModelConfig
 
 CANVAS = Canvas(width=32, height=24, num_frames=8, fps=Fraction(24))
 

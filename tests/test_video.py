@@ -7,8 +7,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nvcodec.errors import VideoError
-from nvcodec.render import psnr
-from nvcodec.video import read_video, write_video
+from nvcodec.io.video import read_video, write_video
+from nvcodec.metrics import psnr
 
 
 @pytest.mark.parametrize("name", ["clip.mkv", "clip.mp4", "frames/f_%03d.png"])

@@ -1,7 +1,7 @@
 import numpy as np
 import torch
 
-from nvcodec.weights import canny, pixel_weights
+from nvcodec.encoder.loss_weights import canny, pixel_weights
 
 
 def test_weights_have_mean_one_and_keep_the_shape(tiny_clip) -> None:

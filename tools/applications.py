@@ -1,11 +1,11 @@
 """The paper's section 4 applications, measured: JSON in tools/results/applications_*.json.
 
-    python tools/applications.py all              # the five below, 5-10 minutes on 2 idle cores
-    python tools/applications.py upsampling       # fit at 1/4 size, render at full size (Fig. 5)
-    python tools/applications.py interpolation    # fit the even frames, render the odd ones
-    python tools/applications.py stabilization    # a shaken synthetic pan, before and after
-    python tools/applications.py denoising        # fit a noisy clip, compare with the clean one
-    python tools/applications.py segmentation     # alpha-argmax against a known object mask
+    python -m tools.applications all              # the five below, 5-10 minutes on 2 idle cores
+    python -m tools.applications upsampling       # fit at 1/4 size, render at full size (Fig. 5)
+    python -m tools.applications interpolation    # fit the even frames, render the odd ones
+    python -m tools.applications stabilization    # a shaken synthetic pan, before and after
+    python -m tools.applications denoising        # fit a noisy clip, compare with the clean one
+    python -m tools.applications segmentation     # alpha-argmax against a known object mask
 
 Every fit runs for a fixed number of epochs (seeded, so the numbers do not depend on how busy
 the machine is; the fitting time is recorded), and every result records the device, library
@@ -15,7 +15,6 @@ versions and settings beside its numbers. Frame strips (PNG) go beside the JSON.
 from __future__ import annotations
 
 import struct
-import sys
 import time
 import zlib
 from collections.abc import Callable
@@ -25,19 +24,18 @@ import click
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from study import RESULTS, bunny_path, render_all, save, upsample  # noqa: E402
-
-from nvcodec.fit import FitConfig, fit  # noqa: E402
-from nvcodec.layers import dominant_layer  # noqa: E402
-from nvcodec.model import CoordFlow, ModelConfig, count_parameters  # noqa: E402
-from nvcodec.presets import config_for_budget  # noqa: E402
-from nvcodec.render import Canvas, frame_times, psnr, render, render_layers  # noqa: E402
-from nvcodec.stabilize import gaussian_smooth  # noqa: E402
-from nvcodec.synthetic import default_trajectory, object_clip, pan_clip  # noqa: E402
-from nvcodec.video import read_video, resize_frames  # noqa: E402
-from nvcodec.views import View  # noqa: E402
+from nvcodec.decoder.layer_maps import dominant_layer
+from nvcodec.decoder.render import render, render_layers
+from nvcodec.decoder.stabilize import gaussian_smooth
+from nvcodec.decoder.views import View
+from nvcodec.encoder.fit import FitConfig, fit
+from nvcodec.io.video import read_video, resize_frames
+from nvcodec.metrics import psnr
+from nvcodec.model.canvas import Canvas, frame_times
+from nvcodec.model.coordflow import CoordFlow, ModelConfig, count_parameters
+from nvcodec.model.presets import config_for_budget
+from nvcodec.testing.synthetic import default_trajectory, object_clip, pan_clip
+from tools.common import RESULTS, bunny_path, render_all, save, upsample
 
 SEED = 0
 

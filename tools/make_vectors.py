@@ -1,7 +1,7 @@
 """Golden .cfv files in spec/vectors/ and the digests of their decoded frames.
 
-    python tools/make_vectors.py                # check the stored vectors against this decoder
-    python tools/make_vectors.py --regenerate   # refit the tiny models and rewrite spec/vectors/
+    python -m tools.make_vectors                # check the stored vectors against this decoder
+    python -m tools.make_vectors --regenerate   # refit the tiny models and rewrite spec/vectors/
 
 spec/vectors/1.0/ keeps files written by the version 1.0 encoder (float16 flow nets), which
 this decoder must still read; they are checked but never rewritten.
@@ -24,13 +24,11 @@ import click
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from nvcodec.bitstream import decode_cfv, encode_cfv  # noqa: E402
-from nvcodec.fit import FitConfig, fit  # noqa: E402
-from nvcodec.model import ModelConfig  # noqa: E402
-from nvcodec.render import render  # noqa: E402
-from nvcodec.synthetic import default_trajectory, pan_clip  # noqa: E402
+from nvcodec.bitstream.cfv import decode_cfv, encode_cfv
+from nvcodec.decoder.render import render
+from nvcodec.encoder.fit import FitConfig, fit
+from nvcodec.model.coordflow import ModelConfig
+from nvcodec.testing.synthetic import default_trajectory, pan_clip
 
 VECTORS_DIR = Path(__file__).resolve().parents[1] / "spec" / "vectors"
 INDEX = VECTORS_DIR / "vectors.json"

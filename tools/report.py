@@ -1,7 +1,7 @@
 """Regenerate the README's measurement tables from the committed JSON in tools/results/.
 
-    python tools/report.py          # rewrite the block between the README's results markers
-    python tools/report.py --check  # exit 1 if the README is out of date
+    python -m tools.report          # rewrite the block between the README's results markers
+    python -m tools.report --check  # exit 1 if the README is out of date
 
 The tables are never edited by hand: a number in the README is a number in a result file.
 """
@@ -14,27 +14,23 @@ from pathlib import Path
 
 import click
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from nvcodec.model import CoordFlow, count_parameters  # noqa: E402
-from nvcodec.presets import PRESETS, config_for_preset  # noqa: E402
-from tools.bench.rdtable import (  # noqa: E402
+from nvcodec.model.coordflow import CoordFlow, count_parameters
+from nvcodec.model.presets import PRESETS, config_for_preset
+from tools.bench.rdtable import (
     bd_table,
     missing_bd_reasons,
     points_table,
     published_lines,
 )
-from tools.bench.schema import parse_result  # noqa: E402
+from tools.bench.schema import parse_result
+from tools.common import RESULTS
 
-RESULTS = ROOT / "tools" / "results"
-BENCH_RESULTS = ROOT / "tools" / "bench" / "results"
+ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
 
 def load(name: str) -> dict | None:
-    folder = BENCH_RESULTS if name.startswith(("speed_", "rd_", "memory_")) else RESULTS
-    path = folder / f"{name}.json"
+    path = RESULTS / f"{name}.json"
     return json.loads(path.read_text()) if path.exists() else None
 
 
@@ -49,7 +45,7 @@ def curve_section(result: dict) -> list[str]:
     lines = [
         f"**Fitting Bunny** ({result['clip']}; {model['num_layers']} layers, "
         f"{model['params']:,} parameters; {machine(result)}; "
-        "`python tools/study.py curve`). PSNR of the whole clip against fitting time:",
+        "`python -m tools.study curve`). PSNR of the whole clip against fitting time:",
         "",
         "| seconds | epochs | PSNR (dB) |",
         "| ---: | ---: | ---: |",
@@ -74,7 +70,7 @@ def curve_section(result: dict) -> list[str]:
 def sweep_section(result: dict) -> list[str]:
     lines = [
         f"**Fitting settings** (Bunny 160x90x32, xs preset, {result['fit']['seconds']:.0f} s of "
-        f"fitting each; {machine(result)}; `python tools/study.py sweep`):",
+        f"fitting each; {machine(result)}; `python -m tools.study sweep`):",
         "",
         "| setting | batch | peak lr | epochs | PSNR (dB) |",
         "| --- | ---: | ---: | ---: | ---: |",
@@ -90,7 +86,7 @@ def precision_section(result: dict) -> list[str]:
     lines = [
         f"**Precision and batch size** (Bunny 160x90x32, xs preset, equal fitting time; "
         f"{machine(result)}, which multiplies bfloat16 {result['bfloat16_speedup']:.1f}x as fast "
-        "as float32; `python tools/study.py precision`). The loss column is the largest rise of "
+        "as float32; `python -m tools.study precision`). The loss column is the largest rise of "
         "the training loss between two 10-s reports (below 1: it never rose):",
         "",
         "| fitting (s) | precision | batch | epochs | PSNR (dB) | largest loss rise |",
@@ -109,7 +105,7 @@ def ablation_section(result: dict) -> list[str]:
         f"**Ablation** (the paper's Table 5; equal parameter budget and "
         f"{result['fit']['seconds']:.0f} s of fitting each, repeated with seeds "
         f"{', '.join(map(str, result['fit']['seeds']))}; {machine(result)}; "
-        "`python tools/study.py ablation`). PSNR is the mean over the seeds, ± their standard "
+        "`python -m tools.study ablation`). PSNR is the mean over the seeds, ± their standard "
         "deviation:",
         "",
         "| clip | variant | parameters | epochs | PSNR (dB) | per seed |",
@@ -129,7 +125,7 @@ def flow_section(result: dict) -> list[str]:
     return [
         f"**The flow is real.** {result['clip']}; a 1-layer fit of "
         f"{result['model']['params']:,} parameters ({result['fit']['epochs']:.0f} epochs, "
-        f"{result['psnr']:.2f} dB; `python tools/study.py flow`). The learned translation, "
+        f"{result['psnr']:.2f} dB; `python -m tools.study flow`). The learned translation, "
         "in pixels, against the true motion:",
         "",
         "| axis | correlation | slope (1 = exact) |",
@@ -169,7 +165,7 @@ def speed_section(result: dict) -> list[str]:
     lines = [
         f"**Speed** ({machine(result)}; matmul ceilings {ceiling_text} GFLOP/s measured in the "
         f"same run; `auto` fits in {settings['auto_precision']} here; "
-        f"`python tools/bench/speed.py`, {mode}). Each share is of the ceiling in the "
+        f"`python -m tools.bench.speed`, {mode}). Each share is of the ceiling in the "
         "precision of the products. Fitting counts forward and backward FLOPs per pixel sample, "
         "rendering forward FLOPs per pixel (`nvcodec/cost.py`). Intensity is forward FLOPs per "
         "byte of float32 activations that a sample's forward pass writes (each is read back at "
@@ -226,7 +222,7 @@ def compensation_section(result: dict) -> list[str]:
     lines = [
         f"**Quantization with compensation** ({result['clip']}; {model['params']:,} parameters "
         f"fitted {fit['epochs']:g} epochs, {result['psnr_unquantized']:.2f} dB before "
-        f"quantization; {machine(result)}; `python tools/study.py compensation`). One qmax for "
+        f"quantization; {machine(result)}; `python -m tools.study compensation`). One qmax for "
         f"every linear map (flow nets included), then {fit['steps_per_round']} fine-tuning steps "
         "after each round (the flow maps with the first colour map, then one colour map each):",
         "",
@@ -249,7 +245,7 @@ def memory_section(result: dict) -> list[str]:
         f"after {row['stage']} {row['peak_rss_gib']:.1f} GiB" for row in result["stages"]
     )
     return [
-        f"**Memory** ({machine(result)}; `python tools/bench/memory.py`): a "
+        f"**Memory** ({machine(result)}; `python -m tools.bench.memory`): a "
         f"{clip['width']}x{clip['height']}, {clip['frames']}-frame clip "
         f"({result['clip_gib']:.1f} GiB as uint8 RGB), the xs preset fitted for "
         f"{result['fit_seconds']:g} s, then {result['render_frames']} frames rendered at full "
@@ -293,7 +289,7 @@ def upsampling_section(result: dict) -> list[str]:
         f"{large[0]}x{large[1]} and compared with the true frames, beside classic upsampling of "
         f"the same small clip ({result['settings']['frames']} frames, {fit['params']:,} "
         f"parameters, {fit['epochs']:g} epochs; {machine(result)}; "
-        "`python tools/applications.py upsampling`):",
+        "`python -m tools.applications upsampling`):",
         "",
         "| clip | CoordFlow (dB) | bilinear (dB) | nearest (dB) | "
         f"fit at {small[0]}x{small[1]} (dB) |",
@@ -314,7 +310,7 @@ def interpolation_section(result: dict) -> list[str]:
         f"**Frame interpolation.** Fitted on the even frames of {result['settings']['frames']} "
         f"at {size[0]}x{size[1]}; each odd frame rendered at its half-frame time, against the "
         f"true frame ({fit['params']:,} parameters, {fit['epochs']:g} epochs; {machine(result)};"
-        " `python tools/applications.py interpolation`):",
+        " `python -m tools.applications interpolation`):",
         "",
         "| clip | CoordFlow (dB) | mean of the two neighbours (dB) | previous frame (dB) | "
         "fit on the even frames (dB) |",
@@ -335,7 +331,7 @@ def stabilization_section(result: dict) -> list[str]:
         f"up), fitted with {fit['params']:,} parameters for {fit['epochs']:g} epochs "
         f"({fit['psnr_on_fitted_frames']:.2f} dB), then decoded with `--stabilize "
         f"{settings['sigma_frames']:g}` ({machine(result)}; "
-        "`python tools/applications.py stabilization`). Paths are in pixels; *measured* ones "
+        "`python -m tools.applications stabilization`). Paths are in pixels; *measured* ones "
         "come from phase correlation of neighbouring frames:",
         "",
         "| path | RMS deviation from the smooth pan | RMS second difference |",
@@ -353,7 +349,7 @@ def denoising_section(result: dict) -> list[str]:
     return [
         f"**Denoising.** {settings['clip'].capitalize()} with Gaussian noise of sigma "
         f"{settings['noise_sigma']:g}/255 added, fitted with {fit['params']:,} parameters for "
-        f"{fit['epochs']:g} epochs ({machine(result)}; `python tools/applications.py "
+        f"{fit['epochs']:g} epochs ({machine(result)}; `python -m tools.applications "
         "denoising`):",
         "",
         "| frames | PSNR against the clean frames (dB) |",
@@ -371,7 +367,7 @@ def segmentation_section(result: dict) -> list[str]:
         f"**Segmentation.** A {settings['clip']}, both with the same texture statistics, so "
         f"only motion tells them apart; {fit['params']:,} parameters, {fit['epochs']:g} epochs "
         f"({fit['psnr_on_fitted_frames']:.2f} dB; {machine(result)}; "
-        "`python tools/applications.py segmentation`). The argmax of the alphas against the "
+        "`python -m tools.applications segmentation`). The argmax of the alphas against the "
         "disc's true mask, with the better of the two layer assignments:",
         "",
         "| IoU, whole clip | worst frame | best frame | mean alpha per layer |",

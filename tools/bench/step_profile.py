@@ -5,17 +5,16 @@ The chain's activations are also timed on their own, forward and backward, so th
 left of the chain is its products. With --compile the chain also runs through torch.compile
 (in that mode; a C++ compiler is needed), to see whether fusing it pays.
 
-    python tools/bench/step_profile.py                  # every preset, both precisions
-    python tools/bench/step_profile.py --preset xs      # one preset
-    python tools/bench/step_profile.py --preset xs --compile max-autotune
+    python -m tools.bench.step_profile                  # every preset, both precisions
+    python -m tools.bench.step_profile --preset xs      # one preset
+    python -m tools.bench.step_profile --preset xs --compile max-autotune
 
-Results go to tools/bench/results/step_profile_cpu[_compiled_<mode>].json.
+Results go to tools/results/step_profile_cpu[_compiled_<mode>].json.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 import time
 from collections.abc import Callable
 from fractions import Fraction
@@ -24,18 +23,16 @@ from pathlib import Path
 import click
 import torch
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-
-from nvcodec.cost import colour_macs_per_pixel, train_flops_per_sample  # noqa: E402
-from nvcodec.environment import describe_environment  # noqa: E402
-from nvcodec.fit import ClipSampler, FitConfig, default_batch_size, train_step  # noqa: E402
-from nvcodec.model import CoordFlow  # noqa: E402
-from nvcodec.precision import PRECISIONS, flushed_denormals, retain_freed_memory  # noqa: E402
-from nvcodec.presets import PRESETS, config_for_preset  # noqa: E402
-from nvcodec.render import Canvas  # noqa: E402
-from nvcodec.synthetic import default_trajectory, pan_clip  # noqa: E402
-from tools.bench.speed import FIT_CLIP, RESULTS, matmul_ceiling  # noqa: E402
+from nvcodec.encoder.fit import ClipSampler, FitConfig, default_batch_size, train_step
+from nvcodec.environment import describe_environment
+from nvcodec.model.canvas import Canvas
+from nvcodec.model.coordflow import CoordFlow
+from nvcodec.model.flops import colour_macs_per_pixel, train_flops_per_sample
+from nvcodec.model.presets import PRESETS, config_for_preset
+from nvcodec.runtime import PRECISIONS, flushed_denormals, retain_freed_memory
+from nvcodec.testing.synthetic import default_trajectory, pan_clip
+from tools.bench.speed import FIT_CLIP
+from tools.common import RESULTS, matmul_ceiling
 
 
 def mean_seconds(run: Callable[[], object], repeats: int) -> float:

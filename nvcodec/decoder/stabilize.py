@@ -20,8 +20,8 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from nvcodec.model import CoordFlow, similarity_matrices
-from nvcodec.render import Canvas, frame_times
+from nvcodec.model.canvas import Canvas, frame_times
+from nvcodec.model.coordflow import CoordFlow, similarity_matrices
 
 TRUNCATE = 4.0
 """The Gaussian window ends at this many sigmas."""

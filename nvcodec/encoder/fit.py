@@ -11,18 +11,20 @@ from fractions import Fraction
 import numpy as np
 import torch
 
+from nvcodec.encoder.loss_weights import pixel_weights
 from nvcodec.errors import FitError
-from nvcodec.model import CoordFlow, ModelConfig, blend
-from nvcodec.precision import (
+from nvcodec.metrics import psnr_from_mse
+from nvcodec.model.canvas import Canvas, frame_times, pixel_coordinates
+from nvcodec.model.coordflow import CoordFlow, ModelConfig, blend
+from nvcodec.runtime import (
     PRECISION_CHOICES,
     flushed_denormals,
     precision_name,
+    resolve_device,
     resolve_precision,
     retain_freed_memory,
     unknown_precision,
 )
-from nvcodec.render import Canvas, frame_times, pixel_coordinates
-from nvcodec.weights import pixel_weights
 
 LR = 2e-2  # peak learning rate up to LR_WIDTH (tools/results/fit_sweep_160x90x32.json)
 LR_WIDTH = 144  # the xs preset's colour width, where LR was chosen
@@ -98,7 +100,7 @@ class FitResult:
     history: list[FitProgress] = field(default_factory=list)
     recoveries: int = 0
     # The clip's pixels, targets and loss weights, kept for fine-tuning after the fit
-    # (nvcodec.compensate); drop it when done, it holds the clip.
+    # (nvcodec.encoder.compensate); drop it when done, it holds the clip.
     sampler: ClipSampler | None = field(default=None, repr=False)
 
 
@@ -126,17 +128,6 @@ def default_batch_size(device: torch.device) -> int:
     in float32 and 2.8 dB in bfloat16 after 300 s.
     """
     return CUDA_BATCH_SIZE if device.type == "cuda" else CPU_BATCH_SIZE
-
-
-def resolve_device(device: str) -> torch.device:
-    """'auto' picks CUDA when present; asking for CUDA without one is a clear error."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise FitError("--device cuda was asked for, but no CUDA device is available")
-    if device != "cpu" and not device.startswith("cuda"):
-        raise FitError(f"unknown device {device!r}; use auto, cpu or cuda")
-    return torch.device(device)
 
 
 class ClipSampler:
@@ -355,10 +346,6 @@ class RunningMetrics:
         self.loss = self.mse = 0.0
         self.count = 0
         return loss, psnr_from_mse(mse)
-
-
-def psnr_from_mse(mse: float, peak: float = 1.0) -> float:
-    return 10.0 * math.log10(peak * peak / mse) if mse > 0 else float("inf")
 
 
 class DivergenceGuard:

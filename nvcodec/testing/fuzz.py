@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from nvcodec.bitstream import CRITICAL_TYPES
-from nvcodec.container import read_container, write_container
+from nvcodec.bitstream.cfv import CRITICAL_TYPES
+from nvcodec.bitstream.container import read_container, write_container
 
 Edit = tuple[int, int, int]
 """(kind, position, value): kind 0 flips bit `value % 8` of a byte, 1 inserts the byte `value`,

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from nvcodec.errors import FileError, SettingsError
-from nvcodec.video import png_name
+from nvcodec.io.video import png_name
 
 
 def check_output(path: str | os.PathLike, overwrite: bool) -> None:

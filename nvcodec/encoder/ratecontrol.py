@@ -12,7 +12,7 @@ lost (PSNR measured on a sample of the clip's pixels), as long as that move cost
 The limit is the codec's own exchange rate. Halving the bits per parameter could instead
 halve the model, and on Bunny a model twice the size gained 1.45 dB at about 7 bits per
 parameter: about 0.3 dB per bit per parameter. The costs measured here are of plain
-quantization; the encoder then quantizes with compensation (nvcodec.compensate), which
+quantization; the encoder then quantizes with compensation (nvcodec.encoder.compensate), which
 recovers 55-65% of them, so plain moves up to 0.75 dB per bit per parameter end near that
 rate. The decoder does not care: the file holds int8 codes and their scales either way.
 """
@@ -24,12 +24,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from nvcodec.bitstream import quantized_model
-from nvcodec.entropy import estimated_bits
-from nvcodec.model import CoordFlow, blend, count_parameters
-from nvcodec.precision import render_precision
-from nvcodec.quantize import quantize_per_channel
-from nvcodec.render import Canvas, frame_times, pixel_coordinates, psnr, to_uint8
+from nvcodec.bitstream.cfv import quantized_model
+from nvcodec.bitstream.entropy import estimated_bits
+from nvcodec.bitstream.quantize import quantize_per_channel
+from nvcodec.decoder.render import to_uint8
+from nvcodec.metrics import psnr
+from nvcodec.model.canvas import Canvas, frame_times, pixel_coordinates
+from nvcodec.model.coordflow import CoordFlow, blend, count_parameters
+from nvcodec.runtime import render_precision
 
 QMAX_LEVELS = (127, 90, 63, 45, 31, 22, 15)
 """Candidate largest codes, half a bit apart."""

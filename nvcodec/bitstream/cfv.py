@@ -21,7 +21,7 @@ from fractions import Fraction
 import numpy as np
 import torch
 
-from nvcodec.container import (
+from nvcodec.bitstream.container import (
     ByteReader,
     ByteWriter,
     file_version,
@@ -29,11 +29,11 @@ from nvcodec.container import (
     read_container,
     write_container,
 )
-from nvcodec.entropy import decode_tensors, encode_tensors, read_model
+from nvcodec.bitstream.entropy import decode_tensors, encode_tensors, read_model
+from nvcodec.bitstream.quantize import QMAX, dequantize, quantize_per_channel
 from nvcodec.errors import CfvError
-from nvcodec.model import CoordFlow, ModelConfig, StackedMLP, encoding_size
-from nvcodec.quantize import QMAX, dequantize, quantize_per_channel
-from nvcodec.render import Canvas
+from nvcodec.model.canvas import Canvas
+from nvcodec.model.coordflow import CoordFlow, ModelConfig, StackedMLP, encoding_size
 
 HEAD = b"HEAD"
 ARCH = b"ARCH"
@@ -289,7 +289,7 @@ def encode_cfv(
 
     `qmax` is the largest code of the weights, for all linear maps or per map (see
     `stored_weights`): 127 uses the whole int8 range, smaller values a coarser quantization
-    step that costs fewer bits (see nvcodec.ratecontrol).
+    step that costs fewer bits (see nvcodec.encoder.ratecontrol).
     """
     try:
         _check_canvas(canvas.width, canvas.height, canvas.num_frames, Fraction(canvas.fps))

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 import numpy as np
 from numpy.typing import DTypeLike
 
-from .errors import CfvError, CfvVersionError
+from nvcodec.errors import CfvError, CfvVersionError
 
 SIGNATURE = b"\x89CFV\r\n\x1a\n"
 VERSION_MAJOR = 1

@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from nvcodec.model import CoordFlow, blend
-from nvcodec.render import Canvas, render_raw
+from nvcodec.decoder.render import render_raw
+from nvcodec.model.canvas import Canvas
+from nvcodec.model.coordflow import CoordFlow, blend
 
 PALETTE = (
     torch.tensor(

@@ -5,32 +5,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from fractions import Fraction
 
 import numpy as np
 import torch
 
-from nvcodec.model import CoordFlow, ModelConfig, blend
-from nvcodec.precision import render_precision, retain_freed_memory
+from nvcodec.model.canvas import Canvas, frame_times, pixel_coordinates
+from nvcodec.model.coordflow import CoordFlow, ModelConfig, blend
+from nvcodec.runtime import render_precision, retain_freed_memory
 
 FRAMES_PER_GROUP = 64
 CACHED_ACTIVATIONS = 1_500_000
-
-
-@dataclass(frozen=True)
-class Canvas:
-    """The source clip's geometry, which fixes the coordinate convention of a fitted model."""
-
-    width: int
-    height: int
-    num_frames: int
-    fps: Fraction
-
-    @property
-    def extent(self) -> tuple[float, float]:
-        """Half-extent of the frame in model units: the longer side spans [-1, 1]."""
-        longer = max(self.width, self.height)
-        return self.width / longer, self.height / longer
 
 
 @dataclass(frozen=True)
@@ -41,29 +25,6 @@ class LayeredFrame:
     rgb: np.ndarray  # H x W x 3
     layer_rgb: np.ndarray  # layers x H x W x 3
     alpha: np.ndarray  # layers x H x W
-
-
-def pixel_coordinates(
-    canvas: Canvas, width: int, height: int, zoom: float = 1.0
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """x of each column [width] and y of each row [height] at pixel centres of a width x height
-    raster laid over the canvas, or over a window `zoom` times the canvas's extent."""
-    extent_x, extent_y = (zoom * half for half in canvas.extent)
-    x = (2.0 * (torch.arange(width, dtype=torch.float64) + 0.5) / width - 1.0) * extent_x
-    y = (2.0 * (torch.arange(height, dtype=torch.float64) + 0.5) / height - 1.0) * extent_y
-    return x.float(), y.float()
-
-
-def frame_times(canvas: Canvas, source_frames: torch.Tensor) -> torch.Tensor:
-    """Model time t = 2 k / T - 1 of (possibly fractional) source frame numbers k."""
-    return (2.0 * source_frames.double() / canvas.num_frames - 1.0).float()
-
-
-def resampled_frames(canvas: Canvas, fps: Fraction | float) -> torch.Tensor:
-    """Source frame numbers of a new frame rate over the clip's duration (T / fps seconds)."""
-    ratio = Fraction(canvas.fps) / Fraction(fps)
-    count = -(-canvas.num_frames // ratio) if ratio else 0
-    return torch.tensor([float(index * ratio) for index in range(int(count))], dtype=torch.float64)
 
 
 @torch.no_grad()
@@ -158,10 +119,3 @@ def render_layers(
 def to_uint8(rgb: torch.Tensor) -> np.ndarray:
     """[0, 1] floats to uint8 with rounding to nearest."""
     return (rgb.clamp(0, 1) * 255.0 + 0.5).to(torch.uint8).cpu().numpy()
-
-
-def psnr(reference_u8: np.ndarray, test_u8: np.ndarray) -> float:
-    """PSNR in dB over all pixels and channels of two uint8 arrays of equal shape."""
-    error = reference_u8.astype(np.float64) - test_u8.astype(np.float64)
-    mse = float(np.mean(error * error))
-    return 10.0 * np.log10(255.0**2 / mse) if mse > 0 else float("inf")

@@ -7,7 +7,7 @@ colour nets' first map; each later round the next colour map.
 On Bunny 160x90x32 (xs preset fitted 50 epochs, 36.44 dB), with the same step for every map
 and 500 steps after each round: plain quantization at qmax 63 costs 0.55 dB, compensated
 0.19 dB; at 45, 1.06 and 0.40 dB; at 31, 1.91 and 0.79 dB
-(tools/results/compensation_160x90x32.json). The rate control (nvcodec.ratecontrol) prices
+(tools/results/compensation_160x90x32.json). The rate control (nvcodec.encoder.ratecontrol) prices
 its steps with that recovery in mind.
 """
 
@@ -18,16 +18,10 @@ from collections.abc import Sequence
 
 import torch
 
-from nvcodec.fit import (
-    FitConfig,
-    FitResult,
-    default_batch_size,
-    default_lr,
-    train_step,
-)
-from nvcodec.model import CoordFlow
-from nvcodec.precision import flushed_denormals, resolve_precision
-from nvcodec.quantize import on_grid
+from nvcodec.bitstream.quantize import on_grid
+from nvcodec.encoder.fit import FitConfig, FitResult, default_batch_size, default_lr, train_step
+from nvcodec.model.coordflow import CoordFlow
+from nvcodec.runtime import flushed_denormals, resolve_precision
 
 SHARE_OF_FIT = 0.05
 """Compensation steps, all maps together, as a share of the fit's steps."""

@@ -1,4 +1,5 @@
-"""Arithmetic precision and the CPU settings that keep fitting and rendering fast.
+"""Where and how the codec computes: the device, the arithmetic precision, and the CPU settings
+that keep fitting and rendering fast.
 
 The colour networks' products may run in bfloat16 (float32 accumulation and master weights).
 Whether that pays depends on the processor: on a 2-core AMD EPYC with AVX512-BF16 a 2048^3
@@ -16,6 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import torch
+
+from nvcodec.errors import DeviceError, SettingsError
 
 PRECISIONS = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 PRECISION_CHOICES = ("auto", *PRECISIONS)
@@ -61,22 +64,30 @@ def render_precision(device: torch.device) -> torch.dtype:
     return torch.bfloat16 if device.type == "cuda" else torch.float32
 
 
+def matmul_seconds(
+    size: int, dtype: torch.dtype, device: torch.device | None = None, repeats: int = 3
+) -> float:
+    """Best wall time of `repeats` size^3 matrix products in `dtype` (after one warm-up)."""
+    device = device or torch.device("cpu")
+    a = torch.randn(size, size, device=device).to(dtype)
+    b = torch.randn(size, size, device=device).to(dtype)
+    best = float("inf")
+    for _ in range(repeats + 1):
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        start = time.perf_counter()
+        a @ b
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 @functools.cache
 def bfloat16_speedup() -> float:
     """How many times faster this CPU multiplies bfloat16 than float32 matrices (best of 3
     products of PROBE_SIZE^3 each; about 20 ms in all)."""
-    seconds = {}
-    for dtype in (torch.float32, torch.bfloat16):
-        a = torch.randn(PROBE_SIZE, PROBE_SIZE).to(dtype)
-        b = torch.randn(PROBE_SIZE, PROBE_SIZE).to(dtype)
-        a @ b
-        best = float("inf")
-        for _ in range(3):
-            start = time.perf_counter()
-            a @ b
-            best = min(best, time.perf_counter() - start)
-        seconds[dtype] = best
-    return seconds[torch.float32] / seconds[torch.bfloat16]
+    return matmul_seconds(PROBE_SIZE, torch.float32) / matmul_seconds(PROBE_SIZE, torch.bfloat16)
 
 
 @contextmanager
@@ -115,3 +126,14 @@ def retain_freed_memory() -> bool:
         mallopt(_M_MMAP_THRESHOLD, _MMAP_ABOVE_BYTES)
         and mallopt(_M_TRIM_THRESHOLD, _KEEP_HEAP_BYTES)
     )
+
+
+def resolve_device(device: str) -> torch.device:
+    """'auto' picks CUDA when present; asking for CUDA without one is a clear error."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise DeviceError("--device cuda was asked for, but no CUDA device is available")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise SettingsError(f"unknown device {device!r}; use auto, cpu or cuda")
+    return torch.device(device)

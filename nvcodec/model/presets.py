@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from nvcodec.model import ModelConfig, encoding_size
+from nvcodec.model.coordflow import ModelConfig, encoding_size
 
 # Total parameters per preset. xs is the CPU demo size; s, m and l follow the paper's S/M/L
 # (3.13M, 6.11M, 12.68M on UVG 1080p).

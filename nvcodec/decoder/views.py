@@ -11,12 +11,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from nvcodec.decoder.layer_maps import alpha_map, blend_layers, dominant_layer
+from nvcodec.decoder.render import render_raw, to_uint8
+from nvcodec.decoder.stabilize import stabilized_transforms
 from nvcodec.errors import SettingsError
-from nvcodec.layers import alpha_map, blend_layers, dominant_layer
-from nvcodec.model import CoordFlow, ModelConfig
-from nvcodec.render import Canvas, render_raw, to_uint8
-from nvcodec.stabilize import stabilized_transforms
-from nvcodec.video import check_size
+from nvcodec.io.video import check_size
+from nvcodec.model.canvas import Canvas
+from nvcodec.model.coordflow import CoordFlow, ModelConfig
 
 DEFAULT_CANONICAL_EXTENT = 2.0
 """The canonical window is twice the frame's width and height by default: the longer side then

@@ -7,7 +7,7 @@ first layer, whose input gradient drives the flow) and to the weights.
 
 from __future__ import annotations
 
-from nvcodec.model import ModelConfig, encoding_size
+from nvcodec.model.coordflow import ModelConfig, encoding_size
 
 
 def colour_macs_per_pixel(config: ModelConfig, time_features: bool = False) -> int:

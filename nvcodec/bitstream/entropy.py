@@ -30,8 +30,8 @@ from typing import ClassVar
 import constriction
 import numpy as np
 
-from .container import ByteReader, ByteWriter
-from .errors import CfvError
+from nvcodec.bitstream.container import ByteReader, ByteWriter
+from nvcodec.errors import CfvError
 
 PRECISION = 24
 SYMBOL_MIN = -127

@@ -1,0 +1,1 @@
+"""A model to frames at any size and time: rendering, the layer views and stabilization."""

