@@ -19,15 +19,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from nvcodec.bitstream.cfv import (
-    MAX_FRAMES,
-    CfvInfo,
-    decode_cfv,
-    encode_cfv,
-    parameter_count,
-    probe_cfv,
-    replace_metadata,
-)
+from nvcodec.bitstream.cfv import MAX_FRAMES, CfvInfo, probe_cfv, replace_metadata
+from nvcodec.bitstream.codec import decode_cfv, encode_cfv
 from nvcodec.bitstream.container import MAX_CHUNK_LENGTH, SIGNATURE
 from nvcodec.decoder.render import render
 from nvcodec.decoder.views import View
@@ -38,8 +31,10 @@ from nvcodec.errors import CfvError, FileError, SettingsError, VideoError
 from nvcodec.io.atomic import atomic_output, atomic_pattern, check_output
 from nvcodec.io.video import MAX_CLIP_BYTES, check_size, read_video, resize_frames, write_video
 from nvcodec.metrics import psnr
-from nvcodec.model.canvas import Canvas, resampled_frames
+from nvcodec.model.canvas import Canvas
+from nvcodec.model.config import parameter_count
 from nvcodec.model.coordflow import CoordFlow
+from nvcodec.model.coordinates import resampled_frames
 from nvcodec.model.presets import PRESETS, config_for_budget
 from nvcodec.runtime import PRECISION_CHOICES, resolve_device, unknown_precision
 

@@ -11,7 +11,7 @@ import pytest
 
 import nvcodec
 from nvcodec import api
-from nvcodec.bitstream.cfv import decode_cfv
+from nvcodec.bitstream.codec import decode_cfv
 from nvcodec.encoder.fit import fit
 from nvcodec.encoder.ratecontrol import choose_qmax
 from nvcodec.errors import CfvError, FileError, SettingsError, VideoError

@@ -23,19 +23,17 @@ from nvcodec.bitstream.cfv import (
     FLOW,
     HEAD,
     META,
-    decode_cfv,
-    encode_cfv,
-    parameter_count,
+    VERSION,
     probe_cfv,
-    quantized_model,
     replace_metadata,
-    stored_weights,
 )
+from nvcodec.bitstream.codec import decode_cfv, encode_cfv, quantized_model, stored_weights
 from nvcodec.bitstream.container import SIGNATURE, read_container, write_container
 from nvcodec.bitstream.entropy import encode_tensors
 from nvcodec.decoder.render import render
 from nvcodec.errors import CfvError, CfvVersionError
 from nvcodec.model.canvas import Canvas
+from nvcodec.model.config import parameter_count
 from nvcodec.model.coordflow import CoordFlow, ModelConfig, count_parameters
 from nvcodec.testing.fuzz import mutate, mutate_chunk
 
@@ -70,11 +68,13 @@ def legacy() -> bytes:
 
 
 def _chunks(data: bytes) -> list[tuple[bytes, bytes]]:
-    return read_container(data, set(CRITICAL_TYPES))
+    return read_container(data, set(CRITICAL_TYPES), VERSION.major)[1]
 
 
 def _replace(data: bytes, chunk_type: bytes, payload: bytes) -> bytes:
-    return write_container([(t, payload if t == chunk_type else p) for t, p in _chunks(data)])
+    return write_container(
+        VERSION, [(t, payload if t == chunk_type else p) for t, p in _chunks(data)]
+    )
 
 
 def _frames(model: CoordFlow, width: int, height: int) -> np.ndarray:
@@ -222,7 +222,7 @@ def test_unreadable_metadata_is_ignored(sample: bytes, payload: bytes) -> None:
 
 def test_unknown_ancillary_chunks_are_skipped(sample: bytes) -> None:
     chunks = _chunks(sample)
-    data = write_container([(b"zzzz", b"future"), *chunks, (b"xtra", b"\x00" * 9)])
+    data = write_container(VERSION, [(b"zzzz", b"future"), *chunks, (b"xtra", b"\x00" * 9)])
     assert probe_cfv(data).chunk_bytes["zzzz"] == 6
     decode_cfv(data)
 
@@ -361,7 +361,7 @@ def test_colour_payload_must_be_whole_words(sample: bytes) -> None:
 def test_critical_chunks_come_once_in_order(sample: bytes, order) -> None:
     chunks = {**dict(_chunks(sample)), FLOW: b""}
     with pytest.raises(CfvError, match=r"critical chunks must be HEAD, ARCH, FLOQ \(or FLOW\)"):
-        decode_cfv(write_container([(t, chunks[t]) for t in order]))
+        decode_cfv(write_container(VERSION, [(t, chunks[t]) for t in order]))
 
 
 def test_unstorable_models_are_refused_at_encoding() -> None:

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from nvcodec.bitstream.cfv import quantized_model
+from nvcodec.bitstream.codec import quantized_model
 from nvcodec.decoder.render import render
 from nvcodec.encoder.compensate import compensation_steps, quantize_with_compensation
 from nvcodec.encoder.fit import FitConfig, fit

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from test_cli import assert_one_line_error, run
 
 from nvcodec import api
-from nvcodec.bitstream.cfv import encode_cfv
+from nvcodec.bitstream.codec import encode_cfv
 from nvcodec.decoder.layer_maps import (
     PALETTE,
     alpha_colours,

@@ -8,8 +8,9 @@ from hypothesis import strategies as st
 
 from nvcodec.decoder.render import render, render_layers, render_raw
 from nvcodec.metrics import psnr
-from nvcodec.model.canvas import Canvas, frame_times, pixel_coordinates, resampled_frames
+from nvcodec.model.canvas import Canvas
 from nvcodec.model.coordflow import CoordFlow, ModelConfig
+from nvcodec.model.coordinates import frame_times, pixel_coordinates, resampled_frames
 
 CANVAS = Canvas(width=32, height=24, num_frames=8, fps=Fraction(24))
 

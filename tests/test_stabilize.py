@@ -12,10 +12,11 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from nvcodec import api
-from nvcodec.bitstream.cfv import decode_cfv, encode_cfv
+from nvcodec.bitstream.codec import decode_cfv, encode_cfv
 from nvcodec.decoder.stabilize import gaussian_smooth, sample_trajectory, stabilized_transforms
-from nvcodec.model.canvas import Canvas, frame_times
+from nvcodec.model.canvas import Canvas
 from nvcodec.model.coordflow import CoordFlow, ModelConfig, similarity_matrices
+from nvcodec.model.coordinates import frame_times
 
 sigmas = st.floats(0.01, 50.0)
 lengths = st.integers(1, 60)

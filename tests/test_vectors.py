@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from nvcodec.bitstream.cfv import decode_cfv, probe_cfv
+from nvcodec.bitstream.cfv import probe_cfv
+from nvcodec.bitstream.codec import decode_cfv
 from nvcodec.decoder.render import render
 
 VECTORS = Path(__file__).resolve().parents[1] / "spec" / "vectors"

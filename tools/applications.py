@@ -31,8 +31,9 @@ from nvcodec.decoder.views import View
 from nvcodec.encoder.fit import FitConfig, fit
 from nvcodec.io.video import read_video, resize_frames
 from nvcodec.metrics import psnr
-from nvcodec.model.canvas import Canvas, frame_times
+from nvcodec.model.canvas import Canvas
 from nvcodec.model.coordflow import CoordFlow, ModelConfig, count_parameters
+from nvcodec.model.coordinates import frame_times
 from nvcodec.model.presets import config_for_budget
 from nvcodec.testing.synthetic import default_trajectory, object_clip, pan_clip
 from tools.common import RESULTS, bunny_path, render_all, save, upsample

@@ -19,7 +19,7 @@ from pathlib import Path
 import click
 import torch
 
-from nvcodec.bitstream.cfv import decode_cfv
+from nvcodec.bitstream.codec import decode_cfv
 from nvcodec.decoder.render import render
 from nvcodec.errors import CfvError
 from nvcodec.testing.fuzz import Edit, mutate, mutate_chunk

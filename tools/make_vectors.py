@@ -24,7 +24,7 @@ import click
 import numpy as np
 import torch
 
-from nvcodec.bitstream.cfv import decode_cfv, encode_cfv
+from nvcodec.bitstream.codec import decode_cfv, encode_cfv
 from nvcodec.decoder.render import render
 from nvcodec.encoder.fit import FitConfig, fit
 from nvcodec.model.coordflow import ModelConfig

@@ -18,7 +18,7 @@ import click
 import numpy as np
 import torch
 
-from nvcodec.bitstream.cfv import encode_cfv, quantized_model
+from nvcodec.bitstream.codec import encode_cfv, quantized_model
 from nvcodec.encoder.compensate import quantize_with_compensation
 from nvcodec.encoder.fit import FitConfig, FitProgress, fit
 from nvcodec.io.video import read_video

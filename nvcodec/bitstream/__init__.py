@@ -1,14 +1,24 @@
 """The .cfv format of spec/cfv.md: chunk payloads and their bounds (cfv), a model's tensors in
-file order (tensors), int8 grids (quantize), range coding (entropy), the chunked container
-(container) and its byte fields (fields)."""
+file order (tensors), a fitted model to bytes and back (codec), int8 grids (quantize), range
+coding (entropy), the chunked container (container) and its byte fields (fields).
 
-from nvcodec.bitstream.cfv import (
-    CfvInfo,
-    DecodedCfv,
-    decode_cfv,
-    encode_cfv,
-    probe_cfv,
-    quantized_model,
-)
+Probing a file needs no torch; the model-side names are imported from `codec` on first use.
+"""
 
-__all__ = ["CfvInfo", "DecodedCfv", "decode_cfv", "encode_cfv", "probe_cfv", "quantized_model"]
+from __future__ import annotations
+
+from typing import Any
+
+from nvcodec.bitstream.cfv import CfvInfo, probe_cfv
+
+_FROM_CODEC = ("DecodedCfv", "decode_cfv", "encode_cfv", "quantized_model")
+
+__all__ = ["CfvInfo", "probe_cfv", *_FROM_CODEC]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_CODEC:
+        from nvcodec.bitstream import codec
+
+        return getattr(codec, name)
+    raise AttributeError(f"module 'nvcodec.bitstream' has no attribute {name!r}")

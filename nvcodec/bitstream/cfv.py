@@ -1,4 +1,4 @@
-"""The .cfv file: a fitted CoordFlow and its canvas as container chunks (spec/cfv.md).
+"""The .cfv file: a canvas, an architecture and coded tensors as container chunks (spec/cfv.md).
 
 Chunks, in this order: ``HEAD`` (canvas and colour description), ``ARCH`` (the ModelConfig),
 ``FLOQ`` (the flow networks as range-coded int8 with float16 scales; version 1.0 files hold
@@ -14,26 +14,27 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
 import numpy as np
-import torch
 
-from nvcodec.bitstream.container import (
-    ByteReader,
-    ByteWriter,
-    file_version,
-    is_critical,
-    read_container,
-    write_container,
-)
+from nvcodec.bitstream.container import Version, is_critical, read_container, write_container
 from nvcodec.bitstream.entropy import decode_tensors, encode_tensors, read_model
-from nvcodec.bitstream.quantize import QMAX, dequantize, quantize_per_channel
+from nvcodec.bitstream.fields import ByteReader, ByteWriter
+from nvcodec.bitstream.tensors import (
+    CodedTensors,
+    StoredWeights,
+    colour_tensor_shapes,
+    flow_tensor_shapes,
+    legacy_flow_shapes,
+)
 from nvcodec.errors import CfvError
 from nvcodec.model.canvas import Canvas
-from nvcodec.model.coordflow import CoordFlow, ModelConfig, StackedMLP, encoding_size
+from nvcodec.model.config import ACTIVATION_NAMES, ModelConfig, parameter_count
+
+VERSION = Version(major=1, minor=1, min_reader_major=1)
+"""The version this writer writes; a reader of major version 1 reads every 1.x file."""
 
 HEAD = b"HEAD"
 ARCH = b"ARCH"
@@ -53,7 +54,7 @@ MAX_LAYERS = 8
 MAX_WIDTH = 4096
 MAX_DEPTH = 16
 MAX_OCTAVES = 16
-ACTIVATIONS = ("gelu", "silu", "relu")
+ACTIVATIONS = ACTIVATION_NAMES
 """Activation names by their code in the architecture chunk."""
 
 # ITU-T H.273 code points of what the model's RGB means: sRGB on BT.709 primaries, full range.
@@ -113,205 +114,35 @@ class CfvInfo:
         }
 
 
-@dataclass(frozen=True)
-class DecodedCfv:
-    """A decoded file: the model (eval mode, dequantized weights) and the file's description."""
-
-    model: CoordFlow
-    info: CfvInfo
-
-    @property
-    def canvas(self) -> Canvas:
-        return self.info.canvas
-
-
-@dataclass(frozen=True)
-class CodedTensors:
-    """One net's tensors as a file holds them: int8 codes and their float16 scales (as
-    float32), for each layer, for each linear map, the weight [out, in] then the bias [out]."""
-
-    codes: list[np.ndarray]
-    scales: list[np.ndarray]
-
-    def values(self) -> list[np.ndarray]:
-        """The dequantized float32 tensors, in the same order."""
-        return [dequantize(q, s, axis=0) for q, s in zip(self.codes, self.scales, strict=True)]
-
-
-@dataclass(frozen=True)
-class StoredWeights:
-    """Both nets as a file holds them (the flow's tensors are empty for a model without)."""
-
-    flow: CodedTensors
-    colour: CodedTensors
-
-
-# --- Tensor order and counts, from the architecture alone. ---
-
-
-def _mlp_sizes(config: ModelConfig) -> tuple[list[int], list[int]]:
-    """Layer sizes of the flow net and of the colour net (as CoordFlow builds them)."""
-    flow_in = encoding_size(config.flow_octaves, 1)
-    flow = [flow_in] + [config.flow_width] * config.flow_depth + [4]
-    colour = [config.colour_in] + [config.colour_width] * config.colour_depth + [4]
-    return flow, colour
-
-
-def _linears(sizes: list[int]) -> list[tuple[int, int]]:
-    """(out, in) of each linear map of an MLP with these layer sizes."""
-    return [(fan_out, fan_in) for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True)]
-
-
-def parameter_count(config: ModelConfig) -> int:
-    """Parameters of a CoordFlow of this configuration, computed without building it."""
-    flow, colour = _mlp_sizes(config)
-    per_layer = sum(o * (i + 1) for o, i in _linears(colour))
-    if config.use_flow:
-        per_layer += sum(o * (i + 1) for o, i in _linears(flow))
-    return config.num_layers * per_layer
-
-
-def _coded_shapes(sizes: list[int], layers: int) -> Iterator[tuple[int, ...]]:
-    """Shapes of a net's coded tensors: for each layer, for each linear map, its weight
-    [out, in] then its bias [out]."""
-    for _ in range(layers):
-        for fan_out, fan_in in _linears(sizes):
-            yield (fan_out, fan_in)
-            yield (fan_out,)
-
-
-def colour_tensor_shapes(config: ModelConfig) -> list[tuple[int, ...]]:
-    """Shapes of the coded colour tensors in COLR order."""
-    return list(_coded_shapes(_mlp_sizes(config)[1], config.num_layers))
-
-
-def flow_tensor_shapes(config: ModelConfig) -> list[tuple[int, ...]]:
-    """Shapes of the coded flow tensors in FLOQ order (none without a flow)."""
-    if not config.use_flow:
-        return []
-    return list(_coded_shapes(_mlp_sizes(config)[0], config.num_layers))
-
-
-def _legacy_flow_shapes(config: ModelConfig) -> Iterator[tuple[int, ...]]:
-    """Shapes of the float16 tensors of a version 1.0 FLOW chunk: for each linear map, the
-    stacked weights [layers, out, in] then the stacked biases [layers, out]."""
-    if not config.use_flow:
-        return
-    for fan_out, fan_in in _linears(_mlp_sizes(config)[0]):
-        yield (config.num_layers, fan_out, fan_in)
-        yield (config.num_layers, fan_out)
-
-
-# --- Model <-> stored weights. ---
-
-
-def _per_layer_tensors(mlp: StackedMLP) -> Iterator[torch.Tensor]:
-    """Each layer's weight [out, in] and bias [out] of every linear map, in file order."""
-    for layer in range(mlp.weights[0].shape[0]):
-        for weight, bias in zip(mlp.weights, mlp.biases, strict=True):
-            yield weight[layer].detach()
-            yield bias[layer, 0].detach()
-
-
-def _coded(mlp: StackedMLP | None, qmax: Sequence[int]) -> CodedTensors:
-    """A net's tensors quantized: weights of map i with qmax[i], biases with the full range."""
-    if mlp is None:
-        return CodedTensors([], [])
-    limits = [limit for map_qmax in qmax for limit in (map_qmax, QMAX)]
-    layers = mlp.weights[0].shape[0]
-    pairs = [
-        quantize_per_channel(tensor.float().cpu().numpy(), 0, limit)
-        for tensor, limit in zip(_per_layer_tensors(mlp), limits * layers, strict=True)
-    ]
-    return CodedTensors([q for q, _ in pairs], [s for _, s in pairs])
-
-
-def stored_weights(model: CoordFlow, qmax: int | Sequence[int] = QMAX) -> StoredWeights:
-    """Quantize a model the way the file stores it.
-
-    `qmax` bounds the codes of the linear maps' weights: one value for every map, or one per
-    map in `CoordFlow.linear_weights` order (the flow net's maps, then the colour net's).
-    Biases always use the whole int8 range: they are about 1% of the parameters, and
-    rounding them costs the most PSNR per bit saved.
-    """
-    maps = len(model.linear_weights())
-    per_map = [qmax] * maps if isinstance(qmax, int) else list(qmax)
-    if len(per_map) != maps:
-        raise ValueError(f"need one qmax per linear map ({maps}), got {len(per_map)}")
-    flow_maps = 0 if model.flow is None else len(model.flow.weights)
-    return StoredWeights(
-        _coded(model.flow, per_map[:flow_maps]), _coded(model.colour, per_map[flow_maps:])
-    )
-
-
-def build_model(
-    config: ModelConfig,
-    flow: Sequence[np.ndarray],
-    colour: Sequence[np.ndarray],
-    device: str | torch.device = "cpu",
-) -> CoordFlow:
-    """A CoordFlow in eval mode holding exactly these float32 weights, each net's tensors in
-    file order (for each layer, for each linear map, weight then bias)."""
-    # Built on the meta device: no random initialisation to pay for or to disturb torch's RNG.
-    with torch.device("meta"):
-        model = CoordFlow(config)
-    model = model.to_empty(device=device).eval()
-    if model.flow is not None:
-        _assign_net(model.flow, flow)
-    _assign_net(model.colour, colour)
-    return model
-
-
-def _assign_net(mlp: StackedMLP, tensors: Sequence[np.ndarray]) -> None:
-    values = iter(tensors)
-    with torch.no_grad():
-        for target in _per_layer_tensors(mlp):
-            target.copy_(torch.from_numpy(np.ascontiguousarray(next(values))))
-
-
-def quantized_model(model: CoordFlow, qmax: int | Sequence[int] = QMAX) -> CoordFlow:
-    """A copy of `model` with exactly the weights a decoder of its .cfv file rebuilds."""
-    device = next(model.parameters()).device
-    weights = stored_weights(model, qmax)
-    return build_model(model.config, weights.flow.values(), weights.colour.values(), device)
-
-
 # --- Encoding. ---
 
 
-def encode_cfv(
-    model: CoordFlow,
-    canvas: Canvas,
-    metadata: dict | None = None,
-    qmax: int | Sequence[int] = QMAX,
+def write_cfv(
+    canvas: Canvas, config: ModelConfig, weights: StoredWeights, metadata: dict | None = None
 ) -> bytes:
-    """The .cfv file of a fitted model; `metadata` (JSON-serialisable) goes to a `meta` chunk.
-
-    `qmax` is the largest code of the weights, for all linear maps or per map (see
-    `stored_weights`): 127 uses the whole int8 range, smaller values a coarser quantization
-    step that costs fewer bits (see nvcodec.encoder.ratecontrol).
-    """
+    """The .cfv file of a model's architecture and stored weights; `metadata`
+    (JSON-serialisable) goes to a `meta` chunk."""
     try:
         _check_canvas(canvas.width, canvas.height, canvas.num_frames, Fraction(canvas.fps))
-        _check_config(model.config)
+        _check_config(config)
     except CfvError as exc:
         raise ValueError(f"cannot store this model: {exc}") from None
-    weights = stored_weights(model, qmax)
     chunks = [
         (HEAD, _head_payload(canvas)),
-        (ARCH, _arch_payload(model.config)),
+        (ARCH, _arch_payload(config)),
         (FLOQ, _coded_payload(weights.flow)),
         (COLR, _coded_payload(weights.colour)),
     ]
     if metadata is not None:
         chunks.append((META, _meta_payload(metadata)))
-    return write_container(chunks)
+    return write_container(VERSION, chunks)
 
 
 def replace_metadata(data: bytes, metadata: dict) -> bytes:
     """The same file with its `meta` chunk replaced; the critical chunks stay byte-identical."""
-    chunks = [(t, p) for t, p in read_container(data, set(CRITICAL_TYPES)) if t != META]
-    return write_container([*chunks, (META, _meta_payload(metadata))])
+    version, chunks = read_container(data, set(CRITICAL_TYPES), VERSION.major)
+    kept = [(chunk_type, p) for chunk_type, p in chunks if chunk_type != META]
+    return write_container(version, [*kept, (META, _meta_payload(metadata))])
 
 
 def _head_payload(canvas: Canvas) -> bytes:
@@ -353,11 +184,8 @@ def _meta_payload(metadata: dict) -> bytes:
     return json.dumps(metadata, sort_keys=True, allow_nan=False, ensure_ascii=False).encode()
 
 
-# --- Decoding. ---
-
-
 @dataclass(frozen=True)
-class _CodedChunk:
+class CodedChunk:
     """A FLOQ or COLR chunk before range decoding."""
 
     shapes: list[tuple[int, ...]]
@@ -366,34 +194,37 @@ class _CodedChunk:
     payload: bytes
 
     def values(self) -> list[np.ndarray]:
+        """The dequantized float32 tensors in file order (range decoding happens here)."""
         codes = decode_tensors(self.headers, self.shapes, self.payload)
         return CodedTensors(codes, self.scales).values()
 
 
 @dataclass(frozen=True)
-class _Parsed:
+class ParsedCfv:
+    """A checked file: its description and its nets' tensors, not yet range decoded."""
+
     info: CfvInfo
-    flow: _CodedChunk | list[np.ndarray]
+    flow: CodedChunk | list[np.ndarray]
     """The FLOQ chunk, or the float32 values of a version 1.0 FLOW chunk in FLOQ order."""
-    colour: _CodedChunk
+    colour: CodedChunk
+
+    def flow_values(self) -> list[np.ndarray]:
+        return self.flow if isinstance(self.flow, list) else self.flow.values()
+
+    def colour_values(self) -> list[np.ndarray]:
+        return self.colour.values()
 
 
 def probe_cfv(data: bytes) -> CfvInfo:
     """Check a whole file (CRCs, bounds, sizes) and describe it, without range decoding."""
-    return _parse(data).info
+    return parse_cfv(data).info
 
 
-def decode_cfv(data: bytes, device: str | torch.device = "cpu") -> DecodedCfv:
-    """Rebuild the model of a .cfv file; raises CfvError or CfvVersionError for bad files."""
-    parsed = _parse(data)
-    flow = parsed.flow if isinstance(parsed.flow, list) else parsed.flow.values()
-    model = build_model(parsed.info.config, flow, parsed.colour.values(), device)
-    return DecodedCfv(model, parsed.info)
-
-
-def _parse(data: bytes) -> _Parsed:
+def parse_cfv(data: bytes) -> ParsedCfv:
+    """Check a whole file and split it into its description and its coded tensors; raises
+    CfvError or CfvVersionError for bad files."""
     data = bytes(data)
-    chunks = read_container(data, set(CRITICAL_TYPES))
+    version, chunks = read_container(data, set(CRITICAL_TYPES), VERSION.major)
     critical = tuple(chunk_type for chunk_type, _ in chunks if is_critical(chunk_type))
     if critical not in CRITICAL_ORDERS:
         found = ", ".join(t.decode() for t in critical) or "none"
@@ -404,20 +235,19 @@ def _parse(data: bytes) -> _Parsed:
     canvas, colour = _read_head(payloads[HEAD])
     config = _read_arch(payloads[ARCH])
     if FLOQ in payloads:
-        flow: _CodedChunk | list[np.ndarray] = _read_coded(
+        flow: CodedChunk | list[np.ndarray] = _read_coded(
             payloads[FLOQ], flow_tensor_shapes(config), "FLOQ"
         )
     else:
         flow = _read_legacy_flow(payloads[FLOW], config)
     coded_colour = _read_coded(payloads[COLR], colour_tensor_shapes(config), "COLR")
-    major, minor, min_reader = file_version(data)
     chunk_bytes: dict[str, int] = {}
     for chunk_type, payload_bytes in chunks:
         name = chunk_type.decode()
         chunk_bytes[name] = chunk_bytes.get(name, 0) + len(payload_bytes)
     info = CfvInfo(
-        version=(major, minor),
-        min_reader_major=min_reader,
+        version=(version.major, version.minor),
+        min_reader_major=version.min_reader_major,
         canvas=canvas,
         colour=colour,
         config=config,
@@ -426,7 +256,7 @@ def _parse(data: bytes) -> _Parsed:
         chunk_bytes=chunk_bytes,
         metadata=_read_meta(payloads.get(META)),
     )
-    return _Parsed(info, flow, coded_colour)
+    return ParsedCfv(info, flow, coded_colour)
 
 
 def _check_canvas(width: int, height: int, frames: int, fps: Fraction) -> None:
@@ -514,7 +344,7 @@ def _read_legacy_flow(payload: bytes, config: ModelConfig) -> list[np.ndarray]:
     """The float32 values of a version 1.0 FLOW chunk, reordered as FLOQ orders them."""
     r = ByteReader(payload)
     stacked = []
-    for shape in _legacy_flow_shapes(config):
+    for shape in legacy_flow_shapes(config):
         values = r.array(FLOW_DTYPE, math.prod(shape), "FLOW tensor").reshape(shape)
         if not np.all(np.isfinite(values)):
             raise CfvError("the FLOW chunk holds a value that is not finite")
@@ -523,7 +353,7 @@ def _read_legacy_flow(payload: bytes, config: ModelConfig) -> list[np.ndarray]:
     return [tensor[layer] for layer in range(config.num_layers) for tensor in stacked]
 
 
-def _read_coded(payload: bytes, shapes: list[tuple[int, ...]], name: str) -> _CodedChunk:
+def _read_coded(payload: bytes, shapes: list[tuple[int, ...]], name: str) -> CodedChunk:
     r = ByteReader(payload)
     scales, headers = [], []
     for shape in shapes:
@@ -535,7 +365,7 @@ def _read_coded(payload: bytes, shapes: list[tuple[int, ...]], name: str) -> _Co
     coded = r.raw(r.remaining, f"{name} payload")
     if len(coded) % 4:
         raise CfvError(f"range-coded payload of {len(coded)} bytes is not whole 32-bit words")
-    return _CodedChunk(shapes, scales, headers, coded)
+    return CodedChunk(shapes, scales, headers, coded)
 
 
 def _read_meta(payload: bytes | None) -> dict:

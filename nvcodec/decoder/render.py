@@ -9,8 +9,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from nvcodec.model.canvas import Canvas, frame_times, pixel_coordinates
+from nvcodec.model.canvas import Canvas
 from nvcodec.model.coordflow import CoordFlow, ModelConfig, blend
+from nvcodec.model.coordinates import frame_times, pixel_coordinates
 from nvcodec.runtime import render_precision, retain_freed_memory
 
 FRAMES_PER_GROUP = 64

@@ -20,8 +20,9 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from nvcodec.model.canvas import Canvas, frame_times
+from nvcodec.model.canvas import Canvas
 from nvcodec.model.coordflow import CoordFlow, similarity_matrices
+from nvcodec.model.coordinates import frame_times
 
 TRUNCATE = 4.0
 """The Gaussian window ends at this many sigmas."""

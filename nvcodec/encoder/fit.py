@@ -14,8 +14,9 @@ import torch
 from nvcodec.encoder.loss_weights import pixel_weights
 from nvcodec.errors import FitError
 from nvcodec.metrics import psnr_from_mse
-from nvcodec.model.canvas import Canvas, frame_times, pixel_coordinates
+from nvcodec.model.canvas import Canvas
 from nvcodec.model.coordflow import CoordFlow, ModelConfig, blend
+from nvcodec.model.coordinates import frame_times, pixel_coordinates
 from nvcodec.runtime import (
     PRECISION_CHOICES,
     flushed_denormals,

@@ -24,13 +24,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from nvcodec.bitstream.cfv import quantized_model
+from nvcodec.bitstream.codec import quantized_model
 from nvcodec.bitstream.entropy import estimated_bits
 from nvcodec.bitstream.quantize import quantize_per_channel
 from nvcodec.decoder.render import to_uint8
 from nvcodec.metrics import psnr
-from nvcodec.model.canvas import Canvas, frame_times, pixel_coordinates
+from nvcodec.model.canvas import Canvas
 from nvcodec.model.coordflow import CoordFlow, blend, count_parameters
+from nvcodec.model.coordinates import frame_times, pixel_coordinates
 from nvcodec.runtime import render_precision
 
 QMAX_LEVELS = (127, 90, 63, 45, 31, 22, 15)

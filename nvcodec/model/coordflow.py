@@ -16,10 +16,11 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
+
+from nvcodec.model.config import ModelConfig, encoding_size
 
 ACTIVATIONS = {"gelu": nn.functional.gelu, "silu": nn.functional.silu, "relu": torch.relu}
 # Without autograd the activation may overwrite its input: one pass over the activations
@@ -29,41 +30,6 @@ ACTIVATIONS_IN_PLACE = {
     "silu": torch.ops.aten.silu_,
     "relu": torch.relu_,
 }
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """Everything needed to rebuild a CoordFlow model (stored in the .cfv architecture chunk)."""
-
-    num_layers: int = 2
-    colour_width: int = 96
-    colour_depth: int = 3
-    xy_octaves: int = 6
-    t_octaves: int = 4
-    flow_width: int = 32
-    flow_depth: int = 2
-    flow_octaves: int = 4
-    use_flow: bool = True
-    activation: str = "gelu"
-
-    def __post_init__(self) -> None:
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(f"unknown activation {self.activation!r}")
-        for name in ("num_layers", "colour_width", "colour_depth", "flow_width", "flow_depth"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1")
-
-    @property
-    def colour_in(self) -> int:
-        return encoding_size(self.xy_octaves, 2) + encoding_size(self.t_octaves, 1)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-def encoding_size(octaves: int, dims: int) -> int:
-    """Features of `fourier_features`: the raw coordinates plus a sine and cosine per octave."""
-    return dims * (1 + 2 * octaves)
 
 
 def fourier_features(coords: torch.Tensor, octaves: int) -> torch.Tensor:
@@ -162,18 +128,12 @@ class CoordFlow(nn.Module):
         layers = config.num_layers
         self.flow: StackedMLP | None = None
         if config.use_flow:
-            flow_in = encoding_size(config.flow_octaves, 1)
-            flow_sizes = [flow_in] + [config.flow_width] * config.flow_depth + [4]
-            self.flow = StackedMLP(layers, flow_sizes, config.activation)
+            self.flow = StackedMLP(layers, config.flow_sizes, config.activation)
             # Zero last layer: s = exp(0) = 1, theta = dx = dy = 0, the identity at first.
             nn.init.zeros_(self.flow.weights[-1])
             nn.init.zeros_(self.flow.biases[-1])
         self.xy_features = encoding_size(config.xy_octaves, 2)
-        self.colour = StackedMLP(
-            layers,
-            [config.colour_in] + [config.colour_width] * config.colour_depth + [4],
-            config.activation,
-        )
+        self.colour = StackedMLP(layers, config.colour_sizes, config.activation)
 
     def linear_weights(self) -> list[nn.Parameter]:
         """The weights of every linear map, flow net first, as the file and its rate control

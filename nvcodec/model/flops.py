@@ -7,7 +7,7 @@ first layer, whose input gradient drives the flow) and to the weights.
 
 from __future__ import annotations
 
-from nvcodec.model.coordflow import ModelConfig, encoding_size
+from nvcodec.model.config import NET_OUTPUTS, ModelConfig, encoding_size, linear_shapes
 
 
 def colour_macs_per_pixel(config: ModelConfig, time_features: bool = False) -> int:
@@ -18,7 +18,7 @@ def colour_macs_per_pixel(config: ModelConfig, time_features: bool = False) -> i
     """
     width, depth = config.colour_width, config.colour_depth
     first = _colour_inputs(config, time_features) * width
-    per_layer = first + (depth - 1) * width * width + width * 4
+    per_layer = first + (depth - 1) * width * width + width * NET_OUTPUTS
     return config.num_layers * per_layer
 
 
@@ -26,9 +26,8 @@ def flow_macs(config: ModelConfig) -> int:
     """MACs of the flow networks for one frame (all layers together)."""
     if not config.use_flow:
         return 0
-    sizes = [encoding_size(config.flow_octaves, 1)]
-    sizes += [config.flow_width] * config.flow_depth + [4]
-    return config.num_layers * sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+    maps = linear_shapes(config.flow_sizes)
+    return config.num_layers * sum(fan_out * fan_in for fan_out, fan_in in maps)
 
 
 def frame_macs(config: ModelConfig) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from nvcodec.model.coordflow import ModelConfig, encoding_size
+from nvcodec.model.config import ModelConfig, mlp_parameters
 
 # Total parameters per preset. xs is the CPU demo size; s, m and l follow the paper's S/M/L
 # (3.13M, 6.11M, 12.68M on UVG 1080p).
@@ -42,8 +42,8 @@ def config_for_budget(
     activation: str = "gelu",
 ) -> ModelConfig:
     """The widest colour networks whose model stays within `params` parameters."""
-    flow = num_layers * _mlp_params(encoding_size(FLOW_OCTAVES, 1), FLOW_WIDTH, FLOW_DEPTH, 4)
-    flow *= use_flow
+    flow_only = ModelConfig(num_layers, 1, 1, 0, 0, FLOW_WIDTH, FLOW_DEPTH, FLOW_OCTAVES, use_flow)
+    flow = use_flow * num_layers * mlp_parameters(flow_only.flow_sizes)
     per_layer = (params - flow) / num_layers
     depth = next((d for limit, d in DEPTH_TIERS if per_layer <= limit), DEEPEST)
     base = ModelConfig(
@@ -71,8 +71,3 @@ def config_for_preset(
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
     return config_for_budget(PRESETS[name], width, height, num_frames, **options)
-
-
-def _mlp_params(fan_in: int, width: int, depth: int, fan_out: int) -> int:
-    sizes = [fan_in] + [width] * depth + [fan_out]
-    return sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))

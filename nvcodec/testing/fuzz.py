@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from nvcodec.bitstream.cfv import CRITICAL_TYPES
+from nvcodec.bitstream.cfv import CRITICAL_TYPES, VERSION
 from nvcodec.bitstream.container import read_container, write_container
 
 Edit = tuple[int, int, int]
@@ -38,10 +38,10 @@ def mutate(data: bytes, edits: Sequence[Edit]) -> bytes:
 def mutate_chunk(data: bytes, chunk: int, edits: Sequence[Edit]) -> bytes:
     """A valid container whose chunk number `chunk` (modulo the count) has an edited payload,
     with its length and CRC rewritten to match. `data` must be a valid .cfv file."""
-    chunks = read_container(data, set(CRITICAL_TYPES))
+    version, chunks = read_container(data, set(CRITICAL_TYPES), VERSION.major)
     if not chunks:
         return data
     index = chunk % len(chunks)
     chunk_type, payload = chunks[index]
     chunks[index] = (chunk_type, mutate(payload, edits))
-    return write_container(chunks)
+    return write_container(version, chunks)
