@@ -11,6 +11,7 @@ import click
 
 from nvcodec import api
 from nvcodec.bitstream.cfv import CfvInfo
+from nvcodec.decoder.views import View
 from nvcodec.encoder.fit import CPU_BATCH_SIZE, CUDA_BATCH_SIZE, FitProgress
 from nvcodec.errors import CfvError, CfvVersionError, NvcodecError, SettingsError
 from nvcodec.model.presets import PRESETS
@@ -326,14 +327,16 @@ def decode(
             lossless=lossless,
             device=device,
             overwrite=overwrite,
+            view=View(
+                alpha_map=alpha_map,
+                layer=layer,
+                drop_layer=drop_layer,
+                stabilize=stabilize,
+                stabilize_layer=stabilize_layer,
+                canonical=canonical,
+                canonical_extent=canonical_extent,
+            ),
             on_progress=progress.frames,
-            alpha_map=alpha_map,
-            layer=layer,
-            drop_layer=drop_layer,
-            stabilize=stabilize,
-            stabilize_layer=stabilize_layer,
-            canonical=canonical,
-            canonical_extent=canonical_extent,
         )
     if as_json:
         click.echo(json.dumps(summary.to_dict(), indent=2))
