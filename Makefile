@@ -10,7 +10,7 @@ install:
 	$(PYTHON) -m pip install --quiet -e '.[test,demo]'
 
 lint: install
-	$(PYTHON) -m ruff check nvcodec tools tests
+	$(PYTHON) -m ruff check nvcodec tools tests spec
 
 test: lint
 	$(PYTHON) -m pytest -q

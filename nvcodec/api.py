@@ -11,7 +11,7 @@ import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from fractions import Fraction
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -25,7 +25,7 @@ from nvcodec.decoder.views import View
 from nvcodec.encoder.clip import input_clip
 from nvcodec.encoder.compensate import SHARE_OF_FIT
 from nvcodec.encoder.fit import FitConfig, FitProgress
-from nvcodec.encoder.pipeline import encode_clip
+from nvcodec.encoder.pipeline import EncodedClip, encode_clip
 from nvcodec.errors import SettingsError
 from nvcodec.io.atomic import atomic_output, atomic_pattern, check_output
 from nvcodec.io.cfv_file import read_cfv_bytes
@@ -47,37 +47,58 @@ def encoder_version() -> str:
 
 
 @dataclass(frozen=True)
-class EncodeSummary:
+class EncodeSummary(EncodedClip):
     """What an encode produced; `psnr` is that of the decoded file against the input frames."""
 
-    output: str | None
-    width: int
-    height: int
-    frames: int
-    fps: Fraction
-    params: int
-    bytes: int
-    bpp: float
-    bits_per_weight: float
-    psnr: float
-    psnr_unquantized: float
-    psnr_per_frame: list[float]
-    qmax: tuple[int, ...]
-    epochs: float
-    fit_seconds: float
-    seconds: float
-    device: str
-    precision: str
-    architecture: dict
-    warnings: list[str] = field(default_factory=list)
-    data: bytes = field(default=b"", repr=False)
+    output: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def width(self) -> int:
+        return self.info.canvas.width
+
+    @property
+    def height(self) -> int:
+        return self.info.canvas.height
+
+    @property
+    def frames(self) -> int:
+        return self.info.canvas.num_frames
+
+    @property
+    def fps(self) -> Fraction:
+        return self.info.canvas.fps
+
+    @property
+    def params(self) -> int:
+        return self.info.params
+
+    @property
+    def bytes(self) -> int:
+        return self.info.bytes
+
+    @property
+    def bpp(self) -> float:
+        return self.info.bpp
+
+    @property
+    def bits_per_weight(self) -> float:
+        return self.info.bits_per_weight
+
+    @property
+    def architecture(self) -> dict:
+        return self.info.config.to_dict()
 
     def to_dict(self) -> dict:
         """JSON-ready (the file's bytes left out; infinite PSNRs of exact fits as null)."""
-        out = {k: v for k, v in asdict(self).items() if k != "data"}
+        keys = ("output", "width", "height", "frames", "params", "bytes", "bpp")
+        keys += ("bits_per_weight", "qmax", "epochs", "fit_seconds", "seconds", "device")
+        keys += ("precision", "architecture", "warnings")
+        out = {key: getattr(self, key) for key in keys}
+        out["qmax"] = list(self.qmax)
         out["fps"] = f"{self.fps.numerator}/{self.fps.denominator}"
-        for key in ("psnr", "psnr_unquantized"):
-            out[key] = _finite_or_none(out[key])
+        out["psnr"] = _finite_or_none(self.psnr)
+        out["psnr_unquantized"] = _finite_or_none(self.psnr_unquantized)
         out["psnr_per_frame"] = [_finite_or_none(v) for v in self.psnr_per_frame]
         return out
 
@@ -183,29 +204,10 @@ def encode(
     if output is not None:
         with atomic_output(output, overwrite) as temporary:
             temporary.write_bytes(encoded.data)
-    info = encoded.info
     return EncodeSummary(
+        **{f.name: getattr(encoded, f.name) for f in fields(EncodedClip)},
         output=None if output is None else str(output),
-        width=info.canvas.width,
-        height=info.canvas.height,
-        frames=info.canvas.num_frames,
-        fps=info.canvas.fps,
-        params=info.params,
-        bytes=info.bytes,
-        bpp=info.bpp,
-        bits_per_weight=info.bits_per_weight,
-        psnr=encoded.psnr,
-        psnr_unquantized=encoded.psnr_unquantized,
-        psnr_per_frame=encoded.psnr_per_frame,
-        qmax=encoded.qmax,
-        epochs=encoded.epochs,
-        fit_seconds=encoded.fit_seconds,
         seconds=time.perf_counter() - started,
-        device=encoded.device,
-        precision=encoded.precision,
-        architecture=info.config.to_dict(),
-        warnings=encoded.warnings,
-        data=encoded.data,
     )
 
 
