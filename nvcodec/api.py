@@ -23,9 +23,8 @@ from nvcodec.bitstream.codec import decode_cfv
 from nvcodec.decoder.pipeline import DecodeProgress, plan_render
 from nvcodec.decoder.views import View
 from nvcodec.encoder.clip import input_clip
-from nvcodec.encoder.compensate import SHARE_OF_FIT
 from nvcodec.encoder.fit import FitConfig, FitProgress
-from nvcodec.encoder.pipeline import EncodedClip, encode_clip
+from nvcodec.encoder.pipeline import EncodedClip, EncodeJob, encode_clip
 from nvcodec.errors import SettingsError
 from nvcodec.io.atomic import atomic_output, atomic_pattern, check_output
 from nvcodec.io.cfv_file import read_cfv_bytes
@@ -142,6 +141,7 @@ def encode(
     seed: int = 0,
     overwrite: bool = False,
     on_progress: Callable[[FitProgress], None] | None = None,
+    on_phase: Callable[[str, EncodeJob], None] | None = None,
 ) -> EncodeSummary:
     """Fit a CoordFlow to a video and store it as .cfv.
 
@@ -150,10 +150,13 @@ def encode(
     s when none is given), `params` or `bpp` (within 10%: the size is predicted, and refitted
     once with the measured bits per weight if the file misses). `frames` = (start, stop) and
     `size` = (width, height) select and resize the input. Effort is `epochs` and/or `minutes`
-    (20 epochs when neither is given). `precision` is that of the colour nets' products
-    while fitting: auto, float32 or bfloat16 (`nvcodec.precision.resolve_precision`);
-    `batch_size` is the pixels per fitting step (`nvcodec.fit.default_batch_size` when not
-    given). Without `output` the file is only returned, in `summary.data`.
+    of wall time for each fit, rate control and measurement included (20 epochs when neither
+    is given). `precision` is that of the colour nets' products while fitting: auto, float32
+    or bfloat16 (`nvcodec.runtime.resolve_precision`); `batch_size` is the pixels per fitting
+    step (`nvcodec.encoder.fit.default_batch_size` when not given). `on_progress` receives the
+    fit's progress, `on_phase` each phase's name and the job's estimate
+    (`nvcodec.encoder.pipeline.EncodeJob`). Without `output` the file is only returned, in
+    `summary.data`.
     """
     started = time.perf_counter()
     if sum(x is not None for x in (preset, params, bpp)) > 1:
@@ -171,8 +174,8 @@ def encode(
     frames_u8, clip_fps = input_clip(input, fps, frames, size)
     fit_config = FitConfig(
         epochs=epochs if epochs is not None or minutes is not None else DEFAULT_EPOCHS,
-        # The budget covers the fit and the fine-tuning of quantization that follows it.
-        seconds=None if minutes is None else 60.0 * minutes / (1.0 + SHARE_OF_FIT),
+        # The pipeline shortens this to what leaves room for rate control and measurement.
+        seconds=None if minutes is None else 60.0 * minutes,
         batch_size=batch_size,
         seed=seed,
         device=device,
@@ -199,7 +202,9 @@ def encode(
         bpp=bpp,
         layers=layers,
         metadata={"encoder": encoder_version(), "settings": settings},
+        budget_seconds=None if minutes is None else 60.0 * minutes,
         on_progress=on_progress,
+        on_phase=on_phase,
     )
     if output is not None:
         with atomic_output(output, overwrite) as temporary:
