@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
@@ -35,8 +36,9 @@ from nvcodec.encoder.compensate import SHARE_OF_FIT, compensation_steps, quantiz
 from nvcodec.encoder.fit import FitConfig, FitProgress, fit
 from nvcodec.encoder.ratecontrol import bpp_within_tolerance, choose_qmax, params_for_bpp
 from nvcodec.errors import CfvError, FileError, SettingsError, VideoError
-from nvcodec.io.atomic import atomic_output, atomic_pattern, check_output
-from nvcodec.io.video import MAX_CLIP_BYTES, check_size, read_video, resize_frames, write_video
+from nvcodec.io.atomic import check_output, check_video_output, write_file, write_frames
+from nvcodec.io.raw import raw_format
+from nvcodec.io.video import MAX_CLIP_BYTES, STDIO, check_size, read_video, resize_frames
 from nvcodec.metrics import psnr
 from nvcodec.model.canvas import Canvas, resampled_frames
 from nvcodec.model.coordflow import CoordFlow
@@ -140,6 +142,8 @@ def encode(
     minutes: float | None = None,
     frames: tuple[int | None, int | None] | None = None,
     size: tuple[int, int] | None = None,
+    input_res: tuple[int, int] | None = None,
+    pix_fmt: str | None = None,
     device: str = "auto",
     precision: str = "auto",
     batch_size: int | None = None,
@@ -149,15 +153,17 @@ def encode(
 ) -> EncodeSummary:
     """Fit a CoordFlow to a video and store it as .cfv.
 
-    `input` is a path FFmpeg can read or a T x H x W x 3 uint8 array (at `fps`, default 25; for
-    a file, `fps` overrides its rate). The model size comes from one of `preset` (xs, s, m, l;
+    `input` is a path or URL FFmpeg can read (`-` is stdin) or a T x H x W x 3 uint8 array (at
+    `fps`, default 25; for a file, `fps` overrides its rate). Raw YUV (`.yuv`, or any input
+    with `input_res` = (width, height) or `pix_fmt`) takes what these leave out from its name
+    (`nvcodec.io.raw.raw_format`). The model size comes from one of `preset` (xs, s, m, l;
     s when none is given), `params` or `bpp` (within 10%: the size is predicted, and refitted
     once with the measured bits per weight if the file misses). `frames` = (start, stop) and
     `size` = (width, height) select and resize the input. Effort is `epochs` and/or `minutes`
     (20 epochs when neither is given). `precision` is that of the colour nets' products
     while fitting: auto, float32 or bfloat16 (`nvcodec.precision.resolve_precision`);
     `batch_size` is the pixels per fitting step (`nvcodec.fit.default_batch_size` when not
-    given). Without `output` the file is only returned, in `summary.data`.
+    given). Without `output` the file is only returned, in `summary.data`; `-` is stdout.
     """
     started = time.perf_counter()
     if sum(x is not None for x in (preset, params, bpp)) > 1:
@@ -168,8 +174,8 @@ def encode(
     if precision not in PRECISION_CHOICES:
         raise SettingsError(unknown_precision(precision))
     if output is not None:
-        check_output(output, overwrite)
-    frames_u8, clip_fps = _input_frames(input, fps, frames, size)
+        check_output(output, overwrite, source=input)
+    frames_u8, clip_fps = _input_frames(input, fps, frames, size, input_res, pix_fmt)
     count, height, width = frames_u8.shape[:3]
     fit_config = FitConfig(
         epochs=epochs if epochs is not None or minutes is not None else DEFAULT_EPOCHS,
@@ -220,8 +226,7 @@ def encode(
     }
     data = replace_metadata(encoded.data, metadata)
     if output is not None:
-        with atomic_output(output, overwrite) as temporary:
-            temporary.write_bytes(data)
+        write_file(output, data, overwrite)
     info = probe_cfv(data)
     return replace(
         encoded,
@@ -309,8 +314,11 @@ def _input_frames(
     fps: Fraction | float | str | None,
     frames: tuple[int | None, int | None] | None,
     size: tuple[int, int] | None,
+    input_res: tuple[int, int] | None,
+    pix_fmt: str | None,
 ) -> tuple[np.ndarray, Fraction]:
     start, stop = frames if frames is not None else (None, None)
+    fps = None if fps is None else parse_fps(fps)
     if isinstance(input, np.ndarray):
         clip = input
         if clip.ndim != 4 or clip.shape[-1] != 3 or clip.dtype != np.uint8 or not clip.size:
@@ -320,10 +328,11 @@ def _input_frames(
             clip = resize_frames(clip, size)
         clip_fps = DEFAULT_FPS
     else:
-        video = read_video(input, start or 0, stop, size)
+        raw = raw_format(str(input), input_res, pix_fmt)
+        video = read_video(input, start or 0, stop, size, fps=fps, raw=raw)
         clip, clip_fps = video.frames_u8, video.fps
     if fps is not None:
-        clip_fps = parse_fps(fps)
+        clip_fps = fps
     if len(clip) > MAX_FRAMES:
         raise VideoError(f"{len(clip)} frames are more than the {MAX_FRAMES} a .cfv file holds")
     return np.ascontiguousarray(clip), clip_fps
@@ -352,6 +361,7 @@ def decode(
     fps: Fraction | float | str | None = None,
     frames: tuple[int | None, int | None] | None = None,
     lossless: bool = False,
+    format: str | None = None,
     device: str = "auto",
     overwrite: bool = False,
     on_progress: Callable[[DecodeProgress], None] | None = None,
@@ -363,12 +373,14 @@ def decode(
     canonical: bool = False,
     canonical_extent: float | None = None,
 ) -> DecodeSummary:
-    """Render a .cfv file (a path or its bytes) at any size, frame rate and frame range.
+    """Render a .cfv file (a path, `-` for stdin, or its bytes) at any size, frame rate and
+    frame range.
 
     `scale` or `size` = (width, height) set the resolution (native by default); `fps` the
     frame rate over the clip's duration; `frames` = (start, stop) picks output frames, and only
-    those are rendered. The output's suffix picks the format (.mp4, .mkv, .y4m, or a PNG
-    pattern such as `frames/%05d.png`); without `output` the frames are returned in
+    those are rendered. `format` (mp4, mkv, y4m, png) or else the output's suffix picks the
+    format (.mp4, .mkv, .y4m, or a PNG pattern such as `frames/%05d.png`); `output` may be `-`
+    (stdout, y4m by default), a pipe or a device; without it the frames are returned in
     `summary.frames_u8`. `alpha_map`, `layer`, `drop_layer`, `stabilize`, `stabilize_layer`,
     `canonical` and `canonical_extent` pick what is shown (`nvcodec.views.View`); with
     `canonical`, `size` is that of the whole window and `scale` keeps the frame's pixel density.
@@ -385,6 +397,8 @@ def decode(
         canonical=canonical,
         canonical_extent=canonical_extent,
     )
+    if output is not None:
+        check_video_output(output, overwrite, format, source=input)
     data = _read_cfv(input)
     torch_device = resolve_device(device)
     decoded = decode_cfv(data, device=torch_device)
@@ -411,7 +425,17 @@ def decode(
             raise SettingsError("the frames asked for are too large to return; give an output")
         frames_u8 = np.stack(list(rendered))
     else:
-        _write_frames(str(output), rendered, wanted.start, count, out_fps, lossless, overwrite)
+        write_frames(
+            output,
+            rendered,
+            wanted.start,
+            count,
+            out_fps,
+            overwrite=overwrite,
+            lossless=lossless,
+            colour=decoded.info.colour,
+            format=format,
+        )
     return DecodeSummary(
         output=None if output is None else str(output),
         width=width,
@@ -458,35 +482,23 @@ def _with_progress(
             on_progress(DecodeProgress(done, total, time.perf_counter() - started))
 
 
-def _write_frames(
-    output: str,
-    frames: Iterator[np.ndarray],
-    first: int,
-    count: int,
-    fps: Fraction,
-    lossless: bool,
-    overwrite: bool,
-) -> None:
-    """Write the frames; PNG files are numbered by their output frame number from `first`."""
-    if "%" in Path(output).name:
-        with atomic_pattern(output, first, count, overwrite) as temporary:
-            write_video(temporary, frames, fps, lossless)
-    else:
-        with atomic_output(output, overwrite) as temporary:
-            write_video(temporary, frames, fps, lossless)
-
-
 # --- probe and shared helpers ---
 
 
 def probe(input: PathLike | bytes) -> CfvInfo:
-    """Describe a .cfv file (a path or its bytes): header, architecture, sizes, metadata."""
+    """Describe a .cfv file (a path, `-` for stdin, or its bytes): header, architecture, sizes,
+    metadata."""
     return probe_cfv(_read_cfv(input))
 
 
 def _read_cfv(input: PathLike | bytes) -> bytes:
     if isinstance(input, bytes | bytearray | memoryview):
         return bytes(input)
+    if str(input) == STDIO:
+        data = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise CfvError("stdin: too large for a .cfv file")
+        return data
     path = Path(input)
     try:
         with path.open("rb") as handle:
