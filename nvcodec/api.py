@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from fractions import Fraction
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 
 import numpy as np
 
@@ -26,9 +25,9 @@ from nvcodec.encoder.clip import input_clip
 from nvcodec.encoder.fit import FitConfig, FitProgress
 from nvcodec.encoder.pipeline import EncodedClip, EncodeJob, encode_clip
 from nvcodec.errors import SettingsError
-from nvcodec.io.atomic import atomic_output, atomic_pattern, check_output
+from nvcodec.io.atomic import check_output, check_video_output, write_file, write_frames
 from nvcodec.io.cfv_file import read_cfv_bytes
-from nvcodec.io.video import MAX_CLIP_BYTES, write_video
+from nvcodec.io.video import MAX_CLIP_BYTES
 from nvcodec.model.canvas import parse_fps
 from nvcodec.model.presets import DEFAULT_PRESET, preset_parameters
 from nvcodec.runtime import PRECISION_CHOICES, resolve_device, unknown_precision
@@ -135,6 +134,8 @@ def encode(
     minutes: float | None = None,
     frames: tuple[int | None, int | None] | None = None,
     size: tuple[int, int] | None = None,
+    input_res: tuple[int, int] | None = None,
+    pix_fmt: str | None = None,
     device: str = "auto",
     precision: str = "auto",
     batch_size: int | None = None,
@@ -145,8 +146,10 @@ def encode(
 ) -> EncodeSummary:
     """Fit a CoordFlow to a video and store it as .cfv.
 
-    `input` is a path FFmpeg can read or a T x H x W x 3 uint8 array (at `fps`, default 25; for
-    a file, `fps` overrides its rate). The model size comes from one of `preset` (xs, s, m, l;
+    `input` is a path or URL FFmpeg can read (`-` is stdin) or a T x H x W x 3 uint8 array (at
+    `fps`, default 25; for a file, `fps` overrides its rate). Raw YUV (`.yuv`, or any input
+    with `input_res` = (width, height) or `pix_fmt`) takes what these leave out from its name
+    (`nvcodec.io.raw.raw_format`). The model size comes from one of `preset` (xs, s, m, l;
     s when none is given), `params` or `bpp` (within 10%: the size is predicted, and refitted
     once with the measured bits per weight if the file misses). `frames` = (start, stop) and
     `size` = (width, height) select and resize the input. Effort is `epochs` and/or `minutes`
@@ -156,7 +159,7 @@ def encode(
     step (`nvcodec.encoder.fit.default_batch_size` when not given). `on_progress` receives the
     fit's progress, `on_phase` each phase's name and the job's estimate
     (`nvcodec.encoder.pipeline.EncodeJob`). Without `output` the file is only returned, in
-    `summary.data`.
+    `summary.data`; `-` is stdout.
     """
     started = time.perf_counter()
     if sum(x is not None for x in (preset, params, bpp)) > 1:
@@ -170,8 +173,8 @@ def encode(
         params = preset_parameters(preset)
         preset = preset or DEFAULT_PRESET
     if output is not None:
-        check_output(output, overwrite)
-    frames_u8, clip_fps = input_clip(input, fps, frames, size)
+        check_output(output, overwrite, source=input)
+    frames_u8, clip_fps = input_clip(input, fps, frames, size, input_res, pix_fmt)
     fit_config = FitConfig(
         epochs=epochs if epochs is not None or minutes is not None else DEFAULT_EPOCHS,
         # The pipeline shortens this to what leaves room for rate control and measurement.
@@ -207,8 +210,7 @@ def encode(
         on_phase=on_phase,
     )
     if output is not None:
-        with atomic_output(output, overwrite) as temporary:
-            temporary.write_bytes(encoded.data)
+        write_file(output, encoded.data, overwrite)
     return EncodeSummary(
         **{f.name: getattr(encoded, f.name) for f in fields(EncodedClip)},
         output=None if output is None else str(output),
@@ -225,21 +227,26 @@ def decode(
     fps: Fraction | float | str | None = None,
     frames: tuple[int | None, int | None] | None = None,
     lossless: bool = False,
+    format: str | None = None,
     device: str = "auto",
     overwrite: bool = False,
     view: View | None = None,
     on_progress: Callable[[DecodeProgress], None] | None = None,
 ) -> DecodeSummary:
-    """Render a .cfv file (a path or its bytes) at any size, frame rate and frame range.
+    """Render a .cfv file (a path, `-` for stdin, or its bytes) at any size, frame rate and
+    frame range.
 
     `scale` or `size` = (width, height) set the resolution (native by default); `fps` the
     frame rate over the clip's duration; `frames` = (start, stop) picks output frames, and only
     those are rendered. `view` picks what is shown (`nvcodec.decoder.views.View`: alpha maps,
-    one layer, stabilized, canonical; the plain frames by default). The output's suffix picks
-    the format (.mp4, .mkv, .y4m, or a PNG pattern such as `frames/%05d.png`); without `output`
-    the frames are returned in `summary.frames_u8`.
+    one layer, stabilized, canonical; the plain frames by default). `format` (mp4, mkv, y4m,
+    png) or else the output's suffix picks the format (.mp4, .mkv, .y4m, or a PNG pattern such
+    as `frames/%05d.png`); `output` may be `-` (stdout, y4m by default), a pipe or a device;
+    without it the frames are returned in `summary.frames_u8`.
     """
     started = time.perf_counter()
+    if output is not None:
+        check_video_output(output, overwrite, format, source=input)
     torch_device = resolve_device(device)
     decoded = decode_cfv(read_cfv_bytes(input), device=torch_device)
     plan = plan_render(
@@ -257,12 +264,18 @@ def decode(
         if plan.count * plan.width * plan.height * 3 > MAX_CLIP_BYTES:
             raise SettingsError("the frames asked for are too large to return; give an output")
         frames_u8 = np.stack(list(plan.frames))
-    elif "%" in Path(output).name:  # PNG files are numbered by their output frame number
-        with atomic_pattern(str(output), plan.first, plan.count, overwrite) as temporary:
-            write_video(temporary, plan.frames, plan.fps, lossless)
     else:
-        with atomic_output(output, overwrite) as temporary:
-            write_video(temporary, plan.frames, plan.fps, lossless)
+        write_frames(
+            output,
+            plan.frames,
+            plan.first,
+            plan.count,
+            plan.fps,
+            overwrite=overwrite,
+            lossless=lossless,
+            colour=decoded.info.colour,
+            format=format,
+        )
     return DecodeSummary(
         output=None if output is None else str(output),
         width=plan.width,
@@ -277,7 +290,8 @@ def decode(
 
 
 def probe(input: PathLike | bytes) -> CfvInfo:
-    """Describe a .cfv file (a path or its bytes): header, architecture, sizes, metadata."""
+    """Describe a .cfv file (a path, `-` for stdin, or its bytes): header, architecture, sizes,
+    metadata."""
     return probe_cfv(read_cfv_bytes(input))
 
 

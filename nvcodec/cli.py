@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
+import warnings
 from fractions import Fraction
-from pathlib import Path
 
 import click
 
@@ -13,7 +15,16 @@ from nvcodec import api
 from nvcodec.bitstream.cfv import CfvInfo
 from nvcodec.decoder.views import View
 from nvcodec.encoder.fit import CPU_BATCH_SIZE, CUDA_BATCH_SIZE
-from nvcodec.errors import CfvError, CfvVersionError, NvcodecError, SettingsError
+from nvcodec.errors import (
+    CfvError,
+    CfvVersionError,
+    FileError,
+    NvcodecError,
+    NvcodecWarning,
+    SettingsError,
+)
+from nvcodec.io.raw import RAW_PIXEL_FORMATS
+from nvcodec.io.video import OUTPUT_FORMATS, STDIO
 from nvcodec.model.presets import PRESETS
 from nvcodec.progress import ProgressReport
 from nvcodec.runtime import PRECISION_CHOICES
@@ -30,18 +41,21 @@ and render that file at any resolution and frame rate.
 
 \b
   cfv encode input.mp4 out.cfv        fit and store (see cfv encode --help)
-  cfv decode --scale 2 out.cfv        render to out.mp4 at twice the size
+  cfv decode --scale 2 out.cfv        render to out.cfv.mp4 at twice the size
+  cfv decode out.cfv - | ffplay -     stream y4m to another program
   cfv info out.cfv                    describe a .cfv file
 
 \b
 Exit codes:
   0    success
   1    error: missing or unreadable input, not a video, impossible size or
-       range, no CUDA device for --device cuda, output exists without -y
+       range, no CUDA device for --device cuda, an output that exists
+       without -y or cannot be written
   2    usage error: unknown, malformed or conflicting options
   3    corrupt or truncated .cfv file
   4    the .cfv file needs a newer version of cfv
-  130  interrupted (Ctrl-C); no partial output is left behind
+  130  interrupted (Ctrl-C); 143 for SIGTERM, 129 for SIGHUP (128 + the
+       signal); no partial output is left behind
 """
 
 
@@ -55,7 +69,10 @@ class CfvGroup(click.Group):
     def main(self, *args, **kwargs):  # type: ignore[override]
         kwargs["standalone_mode"] = False
         try:
-            code = super().main(*args, **kwargs)
+            with warnings.catch_warnings():
+                warnings.simplefilter("always", NvcodecWarning)
+                warnings.showwarning = _show_warning
+                code = super().main(*args, **kwargs)
         except (click.exceptions.Abort, click.ClickException, NvcodecError, OSError) as exc:
             exit_code, message = _failure(exc)
             click.echo(message, err=True)
@@ -73,6 +90,9 @@ def _failure(exc: BaseException) -> tuple[int, str]:
     if isinstance(exc, click.ClickException):
         return EXIT_ERROR, f"cfv: {exc.format_message()}"
     if isinstance(exc, click.exceptions.Abort):
+        if isinstance(exc.__cause__, Terminated):
+            number = exc.__cause__.signal_number
+            return 128 + number, f"cfv: interrupted by {signal.Signals(number).name}"
         return EXIT_INTERRUPTED, "cfv: interrupted"
     if isinstance(exc, OSError):
         return EXIT_ERROR, f"cfv: {exc.filename or ''}: {exc.strerror or exc}"
@@ -81,6 +101,25 @@ def _failure(exc: BaseException) -> tuple[int, str]:
     if isinstance(exc, CfvError):
         return EXIT_CORRUPT, f"cfv: corrupt .cfv file: {exc}"
     return (EXIT_USAGE if isinstance(exc, SettingsError) else EXIT_ERROR), f"cfv: {exc}"
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    click.echo(f"cfv: warning: {message}", err=True)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where Python runs next, so that the clean-up of Ctrl-C runs
+    (temporary outputs removed) and the exit code is 128 + the signal's number."""
+
+    def __init__(self, signal_number: int) -> None:
+        super().__init__(signal_number)
+        self.signal_number = signal_number
+
+
+def _terminate(signal_number: int, frame: object) -> None:
+    for number in (signal.SIGTERM, signal.SIGHUP):  # a second one must not cut the clean-up
+        signal.signal(number, signal.SIG_IGN)
+    raise Terminated(signal_number)
 
 
 class FrameRange(click.ParamType):
@@ -171,7 +210,22 @@ def cli() -> None:
 )
 @click.option("--frames", type=FrameRange(), help="Encode frames A to B-1 only.")
 @click.option("-s", "--size", type=FrameSize(), help="Resize to WxH before fitting.")
-@click.option("-r", "--fps", type=FrameRate(), help="Override the input's frame rate.")
+@click.option(
+    "-r",
+    "--fps",
+    type=FrameRate(),
+    help="The input's frame rate [default: the input's own; 25 for raw YUV and PNG patterns].",
+)
+@click.option(
+    "--input-res",
+    type=FrameSize(),
+    help="Frame size of raw YUV input [default: from a name like clip_1920x1080_50fps.yuv].",
+)
+@click.option(
+    "--pix-fmt",
+    type=click.Choice(RAW_PIXEL_FORMATS),
+    help="Pixel format of raw YUV input [default: from the name (_444, _10bit), else yuv420p].",
+)
 @DEVICE
 @click.option(
     "--precision",
@@ -203,6 +257,8 @@ def encode(
     frames,
     size,
     fps,
+    input_res,
+    pix_fmt,
     device,
     precision,
     batch_size,
@@ -211,13 +267,18 @@ def encode(
     quiet,
     as_json,
 ) -> None:
-    """Fit INPUT (any video FFmpeg reads) and store it as OUTPUT (.cfv).
+    """Fit INPUT and store it as OUTPUT (.cfv; - for stdout).
+
+    INPUT is any video or URL FFmpeg reads, - for y4m on stdin, a PNG pattern such as
+    frames/%05d.png, or raw YUV (.yuv, or --input-res): its size, pixel format and rate come
+    from --input-res, --pix-fmt and -r or from a name like clip_1920x1080_50fps_420_10bit.yuv.
 
     The model size is --preset (xs, s, m, l; s by default), --params or --bpp; the effort is
     --epochs and/or --minutes (20 epochs by default). With --bpp the size is predicted from a
     typical 6 bits per parameter; a file that misses 10% of the target is refitted once at the
     measured rate, then a warning is printed if it still misses.
     """
+    _check_stdout(output, as_json)
     with ProgressReport(enabled=not quiet) as progress:
         summary = api.encode(
             input,
@@ -231,6 +292,8 @@ def encode(
             minutes=minutes,
             frames=frames,
             size=size,
+            input_res=input_res,
+            pix_fmt=pix_fmt,
             device=device,
             precision=precision,
             batch_size=batch_size,
@@ -244,12 +307,26 @@ def encode(
     if as_json:
         click.echo(json.dumps(summary.to_dict(), indent=2))
     elif not quiet:
-        click.echo(_encode_report(summary))
+        click.echo(_encode_report(summary), err=output == STDIO)
 
 
 @cli.command()
 @click.argument("input")
-@click.option("-o", "--output", help="Output file or PNG pattern [default: INPUT with .mp4].")
+@click.argument("output", required=False)
+@click.option(
+    "-o",
+    "--output",
+    "output_option",
+    metavar="OUTPUT",
+    help="The output; the same as OUTPUT, given as an option.",
+)
+@click.option(
+    "-f",
+    "--format",
+    "output_format",
+    type=click.Choice(OUTPUT_FORMATS),
+    help="Output format, whatever the name [default: by suffix; y4m for - and pipes].",
+)
 @click.option(
     "--scale", type=click.FloatRange(min=0, min_open=True), help="Resolution as a factor."
 )
@@ -290,6 +367,8 @@ def encode(
 def decode(
     input,
     output,
+    output_option,
+    output_format,
     scale,
     size,
     fps,
@@ -307,17 +386,21 @@ def decode(
     quiet,
     as_json,
 ) -> None:
-    """Render INPUT (.cfv) to a video at any resolution and frame rate.
+    """Render INPUT (.cfv; - for stdin) to OUTPUT at any resolution and frame rate.
 
-    The output's suffix picks the format: .mp4 (H.264; --lossless for exact RGB), .mkv (FFV1,
-    lossless), .y4m (raw 4:4:4), or a PNG pattern such as frames/%05d.png.
+    -f or the output's suffix picks the format: .mp4 (H.264 4:2:0, BT.709; --lossless for
+    exact RGB), .mkv (FFV1, lossless), .y4m (4:4:4, BT.709), or a PNG pattern such as
+    frames/%05d.png. OUTPUT - is stdout (y4m unless -f says otherwise); pipes and devices
+    are written through. Without OUTPUT the video goes to INPUT.mp4 (clip.cfv.mp4), which
+    is never replaced, -y or not.
 
     Instead of the frames it can show the layers' alpha maps (--alpha-map), one layer alone
     (--layer) or the others without it (--drop-layer), render through a smoothed camera
     motion (--stabilize), or show the colour networks over a window wider than the frame
     without the flow (--canonical; -s then sizes the whole window).
     """
-    output = output or str(Path(input).with_suffix(".mp4"))
+    output = _decode_output(input, output, output_option, output_format)
+    _check_stdout(output, as_json)
     with ProgressReport(enabled=not quiet) as progress:
         summary = api.decode(
             input,
@@ -327,6 +410,7 @@ def decode(
             fps=fps,
             frames=frames,
             lossless=lossless,
+            format=output_format,
             device=device,
             overwrite=overwrite,
             view=View(
@@ -347,15 +431,44 @@ def decode(
         click.echo(
             f"{summary.output}: {summary.width}x{summary.height}, {summary.frames} frames "
             f"({summary.first_frame}:{last}) at {_rate(summary.fps)} fps, "
-            f"rendered in {summary.seconds:.1f} s on {summary.device}"
+            f"rendered in {summary.seconds:.1f} s on {summary.device}",
+            err=output == STDIO,
         )
+
+
+def _decode_output(
+    input: str, positional: str | None, option: str | None, output_format: str | None
+) -> str:
+    """The output named once, as OUTPUT or -o; else INPUT plus the format's suffix, a name
+    that cannot be the source video and is never replaced."""
+    if positional is not None and option is not None:
+        raise click.UsageError("give the output once, as OUTPUT or with -o")
+    named = positional if positional is not None else option
+    if named is not None:
+        return named
+    if input == STDIO or output_format == "png":
+        raise click.UsageError("name the output (a PNG pattern, a file or -)")
+    implicit = f"{input}.{output_format or 'mp4'}"
+    if os.path.lexists(implicit):
+        raise FileError(f"{implicit}: already exists; name the output to replace it")
+    return implicit
+
+
+def _check_stdout(output: str, as_json: bool) -> None:
+    """Refuse to mix a summary into a stream on stdout, or to pour one onto a terminal."""
+    if output != STDIO:
+        return
+    if as_json:
+        raise click.UsageError("--json prints on stdout, which the output - takes")
+    if sys.stdout.isatty():
+        raise click.UsageError("stdout is a terminal; redirect it or name an output")
 
 
 @cli.command()
 @click.argument("input")
 @JSON
 def info(input, as_json) -> None:
-    """Describe INPUT (.cfv): header, architecture, sizes, encoder metadata."""
+    """Describe INPUT (.cfv; - for stdin): header, architecture, sizes, encoder metadata."""
     details = api.probe(input)
     if as_json:
         click.echo(json.dumps(details.to_dict(), indent=2))
@@ -409,6 +522,8 @@ def _info_report(path: str, info: CfvInfo) -> str:
 
 def main() -> None:
     """Entry point of the `cfv` script."""
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, _terminate)
     cli(prog_name="cfv")
 
 

@@ -31,3 +31,7 @@ class SettingsError(NvcodecError):
 
 class DeviceError(NvcodecError):
     """The device asked for is not available on this machine."""
+
+
+class NvcodecWarning(UserWarning):
+    """Something the user should know that does not stop the work (such as rounded samples)."""

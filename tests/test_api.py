@@ -96,6 +96,7 @@ def test_decode_renders_only_the_frames_asked_for(tiny_cfv: str, monkeypatch) ->
 @pytest.mark.parametrize("name", ["out.mp4", "out.mkv", "out.y4m", "frames/f_%03d.png"])
 def test_decode_writes_every_format(tiny_cfv: str, tmp_path: Path, name: str) -> None:
     output = tmp_path / name
+    output.parent.mkdir(exist_ok=True)
     summary = api.decode(tiny_cfv, output, frames=(2, 5), lossless=True)
     assert summary.frames_u8 is None and summary.frames == 3
     if "%" in name:
@@ -133,6 +134,7 @@ def test_an_interrupted_decode_leaves_nothing(tiny_cfv: str, tmp_path: Path) -> 
         if progress.done == 3:
             raise KeyboardInterrupt
 
+    (tmp_path / "png").mkdir()
     for name in ("out.mkv", "png/f_%02d.png"):
         with pytest.raises(KeyboardInterrupt):
             api.decode(tiny_cfv, tmp_path / name, on_progress=interrupt)

@@ -39,11 +39,11 @@ def test_encode_info_decode(tiny_mp4: str, tmp_path: Path) -> None:
     assert info["bpp"] == pytest.approx(summary["bpp"])
     code, stdout, _ = run("info", output)
     assert code == 0 and "32x24, 8 frames at 24 fps" in stdout
-    # Without -o the output lands beside the input, as .mp4.
+    # Without an output it lands beside the input, named after it with .mp4 added.
     code, stdout, stderr = run("decode", output)
     assert code == 0, stderr
-    assert read_video(tmp_path / "tiny.mp4").frames_u8.shape == (8, 24, 32, 3)
-    assert "tiny.mp4: 32x24, 8 frames (0:8) at 24 fps" in stdout
+    assert read_video(tmp_path / "tiny.cfv.mp4").frames_u8.shape == (8, 24, 32, 3)
+    assert "tiny.cfv.mp4: 32x24, 8 frames (0:8) at 24 fps" in stdout
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ import numpy as np
 from nvcodec.bitstream.cfv import MAX_FRAMES
 from nvcodec.decoder.pipeline import frame_slice
 from nvcodec.errors import VideoError
+from nvcodec.io.raw import raw_format
 from nvcodec.io.video import read_video, resize_frames
 from nvcodec.model.canvas import parse_fps
 
@@ -22,11 +23,15 @@ def input_clip(
     fps: Fraction | float | str | None,
     frames: tuple[int | None, int | None] | None,
     size: tuple[int, int] | None,
+    input_res: tuple[int, int] | None = None,
+    pix_fmt: str | None = None,
 ) -> tuple[np.ndarray, Fraction]:
     """The frames to encode, T x H x W x 3 uint8, and their rate: from a path FFmpeg reads or
     from an array (at 25 fps unless `fps` says otherwise; `fps` also overrides a file's rate),
-    frames [start, stop) of it, resized to `size` = (width, height)."""
+    frames [start, stop) of it, resized to `size` = (width, height). Raw YUV takes the
+    `input_res` and `pix_fmt` these leave out from its name (`nvcodec.io.raw.raw_format`)."""
     start, stop = frames if frames is not None else (None, None)
+    fps = None if fps is None else parse_fps(fps)
     if isinstance(input, np.ndarray):
         clip = input
         if clip.ndim != 4 or clip.shape[-1] != 3 or clip.dtype != np.uint8 or not clip.size:
@@ -36,10 +41,11 @@ def input_clip(
             clip = resize_frames(clip, size)
         clip_fps = DEFAULT_FPS
     else:
-        video = read_video(input, start or 0, stop, size)
+        raw = raw_format(str(input), input_res, pix_fmt)
+        video = read_video(input, start or 0, stop, size, fps=fps, raw=raw)
         clip, clip_fps = video.frames_u8, video.fps
     if fps is not None:
-        clip_fps = parse_fps(fps)
+        clip_fps = fps
     if len(clip) > MAX_FRAMES:
         raise VideoError(f"{len(clip)} frames are more than the {MAX_FRAMES} a .cfv file holds")
     return np.ascontiguousarray(clip), clip_fps
