@@ -17,13 +17,16 @@ import pytest
 import torch
 
 import nvcodec.decoder.render as render_module
+import nvcodec.encoder.fit as fit_module
 from nvcodec.api import decode, encode
 from nvcodec.bitstream import decode_cfv, encode_cfv
 from nvcodec.decoder.render import render
 from nvcodec.encoder.fit import FitConfig, fit
+from nvcodec.encoder.loss_weights import pixel_weights
 from nvcodec.encoder.ratecontrol import MAX_DB_PER_BIT, QMAX_LEVELS, PixelSample, choose_qmax
 from nvcodec.metrics import psnr
 from nvcodec.model.coordflow import ModelConfig
+from nvcodec.runtime import synchronize
 from tools.device_check import decode_difference
 
 SMALL = ModelConfig(num_layers=2, colour_width=32, colour_depth=2, xy_octaves=4, t_octaves=2)
@@ -41,6 +44,31 @@ def test_a_bfloat16_render_stays_within_the_gpu_decode_tolerance(tiny_cfv, monke
     assert not np.array_equal(float32, bfloat16)  # the products did run in bfloat16
     difference = decode_difference(float32, bfloat16)
     assert difference["within_tolerance"], difference
+
+
+def test_synchronize_waits_on_cuda_only(monkeypatch) -> None:
+    waited = []
+    monkeypatch.setattr(torch.cuda, "synchronize", waited.append)
+    synchronize(torch.device("cpu"))
+    assert waited == []
+    synchronize(torch.device("cuda"))
+    assert waited == [torch.device("cuda")]
+
+
+def test_a_fit_waits_for_its_device_before_its_time_is_read(tiny_clip, monkeypatch) -> None:
+    waited = []
+    monkeypatch.setattr(fit_module, "synchronize", waited.append)
+    fit(tiny_clip, SMALL, FitConfig(epochs=1, batch_size=1024))
+    assert waited == [torch.device("cpu")]
+
+
+@cuda
+def test_loss_weights_on_the_device_match_the_cpu(tiny_clip, cuda_device) -> None:
+    on_device = pixel_weights(tiny_clip, cuda_device)
+    assert on_device.device.type == cuda_device.type and on_device.dtype == torch.float16
+    difference = (on_device.cpu().float() - pixel_weights(tiny_clip).float()).abs()
+    # A Canny edge may flip where a gradient ties its threshold; nothing else moves.
+    assert difference.mean() < 1e-2 and (difference > 1e-2).float().mean() < 0.01
 
 
 @cuda

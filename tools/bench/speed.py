@@ -49,9 +49,10 @@ from nvcodec.runtime import (
     render_precision,
     resolve_device,
     resolve_precision,
+    synchronize,
 )
 from nvcodec.testing.synthetic import default_trajectory, pan_clip
-from tools.common import RESULTS, matmul_ceiling, synchronize
+from tools.common import RESULTS, matmul_ceiling
 
 FIT_CLIP = (160, 90, 32)
 RENDER_SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
