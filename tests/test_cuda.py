@@ -21,9 +21,11 @@ import nvcodec.encoder.fit as fit_module
 from nvcodec.api import decode, encode
 from nvcodec.bitstream import decode_cfv, encode_cfv
 from nvcodec.decoder.render import render
+from nvcodec.decoder.views import View
 from nvcodec.encoder.fit import FitConfig, fit
 from nvcodec.encoder.loss_weights import pixel_weights
-from nvcodec.encoder.ratecontrol import MAX_DB_PER_BIT, QMAX_LEVELS, PixelSample, choose_qmax
+from nvcodec.encoder.ratecontrol import MAX_DB_PER_BIT, QMAX_LEVELS, choose_qmax
+from nvcodec.encoder.sampler import PixelSample
 from nvcodec.metrics import psnr
 from nvcodec.model.coordflow import ModelConfig
 from nvcodec.runtime import synchronize
@@ -110,8 +112,8 @@ def test_rendering_on_the_device_matches_the_cpu(tiny_cfv, cuda_device) -> None:
     ],
 )
 def test_views_on_the_device_match_the_cpu(tiny_cfv, cuda_device, view) -> None:
-    expected = decode(tiny_cfv, device="cpu", **view).frames_u8
-    rendered = decode(tiny_cfv, device=str(cuda_device), **view).frames_u8
+    expected = decode(tiny_cfv, device="cpu", view=View(**view)).frames_u8
+    rendered = decode(tiny_cfv, device=str(cuda_device), view=View(**view)).frames_u8
     difference = decode_difference(expected, rendered)
     assert difference["within_tolerance"], difference
 
