@@ -3,7 +3,7 @@
 PYTHON ?= python3
 TORCH ?= torch==2.13.0
 
-.PHONY: install test test-fast lint demo
+.PHONY: install test test-fast lint demo gpu-wheels
 
 install:
 	$(PYTHON) -m pip install --quiet $(TORCH)
@@ -20,3 +20,6 @@ test-fast: install
 
 demo: install
 	$(PYTHON) -m tools.demo
+
+gpu-wheels: install
+	$(PYTHON) -m tools.device_check --fetch-wheels

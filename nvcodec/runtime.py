@@ -73,14 +73,19 @@ def matmul_seconds(
     b = torch.randn(size, size, device=device).to(dtype)
     best = float("inf")
     for _ in range(repeats + 1):
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
+        synchronize(device)
         start = time.perf_counter()
         a @ b
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
+        synchronize(device)
         best = min(best, time.perf_counter() - start)
     return best
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for the device's queued work, so that a clock read after it is honest: CUDA
+    kernels run asynchronously, and the host may be several steps ahead of them."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 @functools.cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from fractions import Fraction
 
 import numpy as np
@@ -12,11 +13,32 @@ from hypothesis import settings
 from nvcodec.io.video import write_video
 from nvcodec.testing.synthetic import default_trajectory, pan_clip
 
-torch.set_num_threads(2)
+# At most 2 threads, fewer where the environment asks (OMP_NUM_THREADS).
+torch.set_num_threads(min(2, torch.get_num_threads()))
 
 # Shared 2-core machines stall a test now and then; a timing deadline would make that a failure.
 settings.register_profile("shared-machine", deadline=None)
 settings.load_profile("shared-machine")
+
+CUDA_TEST_DEVICE = torch.device(os.environ.get("NVCODEC_CUDA_TEST_DEVICE", "cuda"))
+"""Where the `cuda`-marked tests run: CUDA, or the CPU in the device check's dry run, which
+keeps them runnable between GPU sessions."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Skip the `cuda`-marked tests, with the reason, where they would need a missing GPU."""
+    if CUDA_TEST_DEVICE.type != "cuda" or torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA device (python -m tools.device_check runs it)")
+    for item in items:
+        if item.get_closest_marker("cuda"):
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def cuda_device() -> torch.device:
+    """The device of the `cuda`-marked tests (CUDA_TEST_DEVICE)."""
+    return CUDA_TEST_DEVICE
 
 
 @pytest.fixture(scope="session")

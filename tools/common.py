@@ -1,5 +1,5 @@
 """What the tools share: the results folder, saving a result with its environment, the Bunny
-clip, rendering every frame, classic upsampling, device clocks and the matrix-product ceiling."""
+clip, rendering every frame, classic upsampling and the matrix-product ceiling."""
 
 from __future__ import annotations
 
@@ -53,12 +53,6 @@ def upsample(frames_u8: np.ndarray, width: int, height: int, mode: str) -> np.nd
 
 def describe(config: ModelConfig) -> dict:
     return {**config.to_dict(), "params": count_parameters(CoordFlow(config))}
-
-
-def synchronize(device: torch.device) -> None:
-    """Wait for the device's queued work, so that a clock read after it is honest."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def matmul_ceiling(device: torch.device, dtype: torch.dtype, size: int, repeats: int) -> float:

@@ -1,6 +1,6 @@
 """Regenerate the README's measurement tables from the committed JSON in tools/results/.
 
-    python -m tools.report          # rewrite the block between the README's results markers
+    python -m tools.report          # rewrite the blocks between the README's markers
     python -m tools.report --check  # exit 1 if the README is out of date
 
 The tables are never edited by hand: a number in the README is a number in a result file.
@@ -24,9 +24,11 @@ from tools.bench.rdtable import (
 )
 from tools.bench.schema import parse_result
 from tools.common import RESULTS
+from tools.device_check import targets
 
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+GPU_BEGIN, GPU_END = "<!-- gpu:begin -->", "<!-- gpu:end -->"
 
 
 def load(name: str) -> dict | None:
@@ -160,12 +162,15 @@ def preset_section() -> list[str]:
 
 def speed_section(result: dict) -> list[str]:
     settings, ceilings = result["settings"], result["ceiling_gflops"]
+    command = settings.get("command", "python -m tools.bench.speed")
     mode = "--quick" if settings["quick"] else "full run"
+    if "fit_seconds" in settings:
+        mode = f"{settings['fit_seconds']:g} s a fit, {settings['render_seconds']:g} s a size"
     ceiling_text = " and ".join(f"{name} {value:.0f}" for name, value in ceilings.items())
     lines = [
         f"**Speed** ({machine(result)}; matmul ceilings {ceiling_text} GFLOP/s measured in the "
         f"same run; `auto` fits in {settings['auto_precision']} here; "
-        f"`python -m tools.bench.speed`, {mode}). Each share is of the ceiling in the "
+        f"`{command}`, {mode}). Each share is of the ceiling in the "
         "precision of the products. Fitting counts forward and backward FLOPs per pixel sample, "
         "rendering forward FLOPs per pixel (`nvcodec/model/flops.py`). Intensity is forward FLOPs "
         "per byte of float32 activations that a sample's forward pass writes (each is read back at "
@@ -199,6 +204,8 @@ def speed_section(result: dict) -> list[str]:
             f"| {preset} | {renders['720p']['precision']} | {renders['720p']['fps']:.3g} | "
             f"{renders['1080p']['fps']:.3g} | {gflops} | {shares} |"
         )
+    if not result["encode"]:
+        return lines
     lines += [
         "",
         f"**Encode time to quality** ({settings['encode_clip']}; complete `nvcodec.encode` runs "
@@ -396,7 +403,7 @@ SECTIONS = [
     ("applications_denoising", denoising_section),
     ("applications_segmentation", segmentation_section),
     ("speed_cpu", speed_section),
-    ("speed_cuda", speed_section),
+    ("gpu/speed", speed_section),
     ("memory_cpu", memory_section),
     ("rd_bunny_320x180", rd_section),
 ]
@@ -413,16 +420,38 @@ def render_block() -> str:
     return "\n".join(lines + [END])
 
 
+def gpu_block() -> str:
+    """The GPU check's targets against the committed results of its last run
+    (tools/results/gpu/, from `python -m tools.device_check`)."""
+    device = load("gpu/device")
+    if device is None:
+        lines = ["No GPU has run the check yet:"]
+    else:
+        gpu = device["gpus"][0]
+        lines = [
+            f"Measured on {gpu['name']} ({gpu['memory_gib']:g} GiB), torch {device['torch']}, "
+            f"CUDA {device['cuda']}, {device['environment']['date']}:"
+        ]
+    lines += ["", "| target | goal | measured | status |", "| --- | --- | --- | --- |"]
+    for row in targets(RESULTS / "gpu"):
+        measured = row["measured"] or "-"
+        lines.append(f"| {row['target']} | {row['goal']} | {measured} | {row['status']} |")
+    return "\n".join([GPU_BEGIN, "", *lines, "", GPU_END])
+
+
+BLOCKS = ((BEGIN, END, render_block), (GPU_BEGIN, GPU_END, gpu_block))
+
+
 @click.command()
 @click.option("--check", is_flag=True, help="Only check that the README is up to date.")
 def main(check: bool) -> None:
     readme = ROOT / "README.md"
-    text = readme.read_text()
-    if BEGIN not in text or END not in text:
-        raise click.ClickException(f"README.md lacks the {BEGIN} ... {END} markers")
-    head, rest = text.split(BEGIN, 1)
-    tail = rest.split(END, 1)[1]
-    updated = head + render_block() + tail
+    text = updated = readme.read_text()
+    for begin, end, block in BLOCKS:
+        if begin not in updated or end not in updated:
+            raise click.ClickException(f"README.md lacks the {begin} ... {end} markers")
+        head, rest = updated.split(begin, 1)
+        updated = head + block() + rest.split(end, 1)[1]
     if check:
         sys.exit(0 if updated == text else 1)
     readme.write_text(updated)

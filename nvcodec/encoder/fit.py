@@ -25,6 +25,7 @@ from nvcodec.runtime import (
     resolve_device,
     resolve_precision,
     retain_freed_memory,
+    synchronize,
     unknown_precision,
 )
 
@@ -207,6 +208,7 @@ def _fit_on(
             if on_progress is not None:
                 with clock.paused():
                     on_progress(report)
+    synchronize(device)  # the steps still queued on a GPU belong to the fit's time
     result.steps, result.epochs = step, step / steps_per_epoch
     result.seconds, result.recoveries = clock.seconds(), guard.recoveries
     model.eval()

