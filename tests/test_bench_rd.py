@@ -315,6 +315,7 @@ def test_readme_says_how_far_the_anchor_moved() -> None:
     result = replace(_result(), curves=curves, bd=rd.bd_entries(curves, "x265 medium"))
     text = "\n".join(report.rd_section(json.loads(dumps(result))))
     assert "| x265 medium (old.json) |" not in text  # compared curves stay out of the table
+    assert "| nvcodec | x265 medium | 20.480-81.920 | +100.0% | -3.00 dB | +100.0% |" in text
     assert "lies 0.41 dB below this one at equal rate" in text  # 3 log2(1.1) dB
     assert "(BD-PSNR RGB, PCHIP; BD-rate +10.0%)" in text
     assert "was +81.8% (PCHIP; cubic +81.8%)" in text and "it is +100.0% (cubic +100.0%)" in text

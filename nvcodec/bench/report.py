@@ -42,9 +42,9 @@ def points_table(result: RdResult, curves: list[Curve] | None = None) -> list[st
 
 
 def bd_table(result: RdResult, pairs: list[tuple[str, str]]) -> list[str]:
-    """BD-rate (and BD-PSNR for the PSNR columns) of each (test, anchor) pair; n/a where a
-    number is missing (`missing_bd_reasons` says why)."""
-    heads = []
+    """BD-rate (and BD-PSNR for the PSNR columns) of each (test, anchor) pair, and the bpp
+    range the RGB curves share; n/a where a number is missing (`missing_bd_reasons` says why)."""
+    heads = ["shared bpp"]
     for metric, _, heading in BD_COLUMNS:
         heads.append(heading)
         if metric.startswith("psnr"):
@@ -54,7 +54,9 @@ def bd_table(result: RdResult, pairs: list[tuple[str, str]]) -> list[str]:
         "| --- | --- |" + " ---: |" * len(heads),
     ]
     for test, anchor in pairs:
-        cells = []
+        shared = result.bd_of(test, anchor, "psnr_rgb", "pchip")
+        span = None if shared is None else shared.rate_range
+        cells = ["n/a" if span is None else f"{span[0]:.3f}-{span[1]:.3f}"]
         for metric, method, _ in BD_COLUMNS:
             entry = result.bd_of(test, anchor, metric, method)
             rate = None if entry is None else entry.bd_rate_percent
