@@ -41,9 +41,12 @@ def plot_rd(result: RdResult, path: str | os.PathLike) -> None:
         if any(p.metric(metric) is not None for c in result.curves for p in c.points)
     ]
     rates = [p.bpp for c in result.curves for p in c.points]
+    # One colour per codec, shared by its curve from an earlier result, the same in every panel.
+    names = dict.fromkeys(c.codec.split(" (")[0] for c in result.curves)
+    colours = {name: f"C{index % 10}" for index, name in enumerate(names)}
     ticks = rate_ticks(min(rates), max(rates))
     figure, axes = pyplot.subplots(
-        1, len(panels), figsize=(5.5 * len(panels), 4.5), constrained_layout=True, squeeze=False
+        1, len(panels), figsize=(5.5 * len(panels), 5.5), constrained_layout=True, squeeze=False
     )
     for axis, (metric, label) in zip(axes[0], panels, strict=True):
         for curve in result.curves:
@@ -52,13 +55,13 @@ def plot_rd(result: RdResult, path: str | os.PathLike) -> None:
             )
             if points:
                 earlier = curve.source != MEASURED and curve.codec != NVCODEC
-                style = "--" if earlier else "-"  # curves kept from an earlier result
                 axis.plot(
                     [p.bpp for p in points],
                     [p.metric(metric) for p in points],
-                    style,
+                    "--" if earlier else "-",  # a curve kept from an earlier result: dashed
+                    color=colours[curve.codec.split(" (")[0]],
                     marker="o",
-                    label=curve.codec,
+                    label=curve.codec if axis is axes[0][0] else None,
                 )
         axis.set_xscale("log")
         axis.xaxis.set_major_locator(ticker.FixedLocator(ticks))
@@ -73,6 +76,6 @@ def plot_rd(result: RdResult, path: str | os.PathLike) -> None:
         f"{os.path.basename(clip.path)} {clip.size[0]}x{clip.size[1]}, "
         f"frames {clip.frames[0]}:{clip.frames[1]}"
     )
-    axes[0][0].legend(fontsize="small")
+    figure.legend(loc="outside lower center", ncols=4, fontsize="small")
     figure.savefig(path, dpi=120)
     pyplot.close(figure)

@@ -8,7 +8,7 @@ import json
 import math
 import re
 
-from nvcodec.bench.schema import Curve, RdResult
+from nvcodec.bench.schema import MEASURED, NVCODEC, Curve, RdResult
 
 BD_COLUMNS = (
     ("psnr_rgb", "pchip", "BD-rate RGB"),
@@ -90,8 +90,10 @@ def anchor_pairs(result: RdResult) -> list[tuple[str, str]]:
 
 
 def markdown(result: RdResult) -> str:
-    """The points, the BD numbers against the anchor and the notes, as one markdown text."""
+    """The points, the BD numbers against the anchor and nvcodec's against every curve, why
+    numbers of this run are missing, and the notes, as one markdown text."""
     pairs = anchor_pairs(result)
+    against = [(NVCODEC, c.codec) for c in result.curves if c.codec not in (NVCODEC, result.anchor)]
     lines = [
         f"Clip: {result.clip.path}, frames {result.clip.frames[0]}:{result.clip.frames[1]}, "
         f"{result.clip.size[0]}x{result.clip.size[1]}. Colour: {result.colour}.",
@@ -103,7 +105,10 @@ def markdown(result: RdResult) -> str:
         "",
         *bd_table(result, pairs),
     ]
-    reasons = missing_bd_reasons(result, pairs)
+    if result.curve(NVCODEC) is not None and against:
+        lines += ["", "nvcodec against every curve:", "", *bd_table(result, against)]
+    measured = [p for p in pairs if result.curve(p[0]).source == MEASURED or p[0] == NVCODEC]
+    reasons = missing_bd_reasons(result, measured)
     notes = [f"- {note}" for note in result.notes]
     for extra in (reasons, notes):
         if extra:
