@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from nvcodec import api
 from nvcodec.bench import command, rd
+from nvcodec.bench.metrics import METRICS
 from nvcodec.bench.plot import rate_ticks
 from nvcodec.bench.report import markdown
 from nvcodec.bench.schema import (
@@ -337,3 +338,20 @@ def test_published_table_carries_every_transcribed_value() -> None:
         assert [float(c) for c in cells] == method["psnr_by_size"]
     # 3M parameters at 8 bits over 1280 x 720 x 132 pixels.
     assert rows["*bpp at 8 bits per parameter*"].endswith("| 0.1973 |")
+
+
+def test_the_committed_result_uses_the_exact_colour_path() -> None:
+    """Its classic curves carry every metric; its nvcodec curve is the first-schema run's, and
+    against that run's x265 curve the cubic BD-rate is the one the first schema stored."""
+    path = ROOT / "tools" / "results" / "rd_bunny_320x180.json"
+    result = read_result(path)
+    assert "2x2 box average" in result.colour
+    for curve in result.curves:
+        if curve.source == "measured":
+            assert all(p.metric(m) is not None for p in curve.points for m in METRICS)
+    stored = json.loads(V1_RESULT.read_text())["curves"][0]["bd"]["psnr_rgb"]
+    earlier = result.bd_of("nvcodec", "x265 medium (rd_bunny_320x180_v1.json)", "psnr_rgb", "cubic")
+    assert earlier.bd_rate_percent == pytest.approx(stored["bd_rate_percent"], abs=1e-3)
+    assert result.bd_of("nvcodec", result.anchor, "psnr_rgb", "pchip").bd_rate_percent > 0
+    text = path.with_suffix(".md").read_text()
+    assert text == markdown(result) and "nvcodec against every curve:" in text
