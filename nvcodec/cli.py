@@ -44,6 +44,7 @@ and render that file at any resolution and frame rate.
   cfv decode --scale 2 out.cfv        render to out.cfv.mp4 at twice the size
   cfv decode out.cfv - | ffplay -     stream y4m to another program
   cfv info out.cfv                    describe a .cfv file
+  cfv bench clip.mp4                  RD curves against x265 and others
 
 \b
 Exit codes:
@@ -474,6 +475,15 @@ def info(input, as_json) -> None:
         click.echo(json.dumps(details.to_dict(), indent=2))
     else:
         click.echo(_info_report(input, details))
+
+
+@cli.command(add_help_option=False, context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def bench(args: tuple[str, ...]) -> None:
+    """Rate-distortion curves against x265 and others (cfv bench --help)."""
+    from nvcodec.bench.command import run  # torch, the codecs and matplotlib only when run
+
+    run(list(args))
 
 
 def _rate(fps: Fraction) -> str:

@@ -1,128 +1,108 @@
-"""The RD benchmark: Bjøntegaard deltas on worked examples, the result schema, a tiny real run."""
+"""`cfv bench`: the result schema (and the first schema's files), a tiny real run through the
+installed command, resume, one-line errors, and the README section built from a result."""
 
 from __future__ import annotations
 
 import json
 import math
+import shlex
+import subprocess
+import sys
 from dataclasses import replace
+from pathlib import Path
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from nvcodec.errors import FileError
-from tools.bench import rd
-from tools.bench.bd import bd_psnr, bd_rate
-from tools.bench.classic import X265_MEDIUM, span_crfs
-from tools.bench.metrics import measure
-from tools.bench.rdtable import PUBLISHED, bd_table, points_table, published_lines
-from tools.bench.schema import Clip, Curve, Point, RdResult, read_result, write_result
-
-# A typical curve: rate doubles for about 3 dB (log10 R = -3 + PSNR / 10 * 0.99), with a bend.
-PSNRS = [30.0, 33.0, 36.0, 39.0, 42.0]
-ANCHOR = [(10 ** (-3 + 0.099 * p + 0.0004 * (p - 36) ** 2), p) for p in PSNRS]
-
-
-def test_bd_of_a_curve_against_itself_is_zero() -> None:
-    assert bd_rate(ANCHOR, ANCHOR).value == pytest.approx(0.0, abs=1e-9)
-    assert bd_psnr(ANCHOR, ANCHOR).value == pytest.approx(0.0, abs=1e-9)
-
-
-def test_rates_scaled_by_0_9_give_minus_10_percent() -> None:
-    test = [(0.9 * r, p) for r, p in ANCHOR]
-    assert bd_rate(ANCHOR, test).value == pytest.approx(-10.0, abs=1e-9)
-
-
-def test_a_psnr_offset_of_half_a_db_gives_bd_psnr_0_5() -> None:
-    test = [(r, p + 0.5) for r, p in ANCHOR]
-    assert bd_psnr(ANCHOR, test).value == pytest.approx(0.5, abs=1e-9)
-
-
-def test_worked_example_on_different_psnr_points() -> None:
-    """log10 R = -3 + P / 20 (anchor) and the same at 0.8 times the rate, sampled elsewhere:
-    BD-rate is -20% and BD-PSNR is -20 log10(0.8) = 1.9382 dB, exactly (lines fit exactly)."""
-    anchor = [(10 ** (-3 + p / 20), p) for p in (30.0, 32.0, 34.0, 36.0)]
-    test = [(0.8 * 10 ** (-3 + p / 20), p) for p in (31.0, 33.0, 35.0, 37.0, 38.0)]
-    assert bd_rate(anchor, test).value == pytest.approx(-20.0, abs=1e-9)
-    assert bd_psnr(anchor, test).value == pytest.approx(-20 * math.log10(0.8), abs=1e-9)
-
-
-@pytest.mark.parametrize(
-    ("test", "reason"),
-    [
-        (ANCHOR[:3], "a cubic fit needs 4"),
-        ([(r, p + 20) for r, p in ANCHOR], "do not overlap"),
-        ([(0.0, p) for _, p in ANCHOR], "positive and finite"),
-    ],
+from nvcodec import api
+from nvcodec.bench import command, rd
+from nvcodec.bench.metrics import METRICS
+from nvcodec.bench.plot import rate_ticks
+from nvcodec.bench.report import markdown
+from nvcodec.bench.schema import (
+    SCHEMA,
+    BdEntry,
+    Clip,
+    Curve,
+    Point,
+    RdResult,
+    dumps,
+    read_result,
+    write_result,
 )
-def test_bd_without_an_answer_says_why(test: list, reason: str) -> None:
-    delta = bd_rate(ANCHOR, test)
-    assert delta.value is None and reason in delta.reason
+from nvcodec.errors import FileError, SettingsError
+
+ROOT = Path(__file__).resolve().parents[1]
+V1_RESULT = ROOT / "tools" / "results" / "rd_bunny_320x180_v1.json"
+CFV = [sys.executable, "-m", "nvcodec.cli"]
 
 
-def test_psnr_y_uses_bt709_luma_and_mse_over_all_frames() -> None:
-    reference = np.zeros((2, 4, 4, 3), np.uint8)
-    decoded = reference.copy()
-    decoded[0, ..., 1] = 10  # green only: luma error 7.152 on frame 0, none on frame 1
-    quality = measure(reference, decoded)
-    assert quality.psnr_y == pytest.approx(10 * math.log10(255**2 / (7.152**2 / 2)))
-    assert quality.psnr_rgb == pytest.approx(10 * math.log10(255**2 / (100 / 3 / 2)))
-    assert quality.psnr_y_per_frame[1] == math.inf
+def _tiny_run(clip: str) -> list[str]:
+    """Two small nvcodec points of one epoch each."""
+    return [clip, "--params", "4000,12000", "--epochs", "1"]
 
 
-def test_crf_search_brackets_the_bpp_range() -> None:
-    calls = []
-
-    def bpp_at(crf: int) -> float:  # halves every 6 CRF steps
-        calls.append(crf)
-        return 2.0 * 2 ** (-crf / 6)
-
-    crfs = span_crfs(bpp_at, X265_MEDIUM, (0.1, 0.5), 5)
-    assert bpp_at(crfs[0]) >= 0.5 > bpp_at(crfs[0] + 1)
-    assert bpp_at(crfs[-1]) <= 0.1 < bpp_at(crfs[-1] - 1)
-    assert len(crfs) == 5 and crfs == sorted(crfs)
-    assert span_crfs(bpp_at, X265_MEDIUM, (1e-6, 1e6), 3) == [0, 26, 51]  # clamped to the scale
-    assert span_crfs(bpp_at, X265_MEDIUM, (50.0, 60.0), 3) == [0, 1, 2]  # out of reach: widened
-    assert span_crfs(bpp_at, X265_MEDIUM, (0.25, 0.26), 4) == [16, 17, 18, 19]  # too narrow
-
-
-def _result(frames: int = 3) -> RdResult:
-    point = Point(
+def _point(frames: int, **metrics) -> Point:
+    values = {
+        "psnr_rgb": 35.0,
+        "psnr_y": math.inf,
+        "psnr_u": 40.0,
+        "psnr_v": 41.0,
+        "psnr_yuv": math.inf,
+        "ms_ssim": None,
+        **metrics,
+    }
+    return Point(
         setting={"crf": 30},
         info={},
         bytes=1000,
         bpp=0.5,
-        psnr_rgb=35.0,
-        psnr_y=math.inf,
-        psnr_rgb_per_frame=[35.0] * frames,
-        psnr_y_per_frame=[math.inf] * frames,
+        **values,
+        per_frame={name: [value] * frames for name, value in values.items()},
         encode_seconds=1.0,
         decode_seconds=0.1,
     )
-    bd = {
-        m: {"bd_rate_percent": None, "bd_rate_reason": "1 point", "bd_psnr_db": None,
-            "bd_psnr_reason": "1 point"}
-        for m in ("psnr_rgb", "psnr_y")
-    }  # fmt: skip
+
+
+def _result(frames: int = 3) -> RdResult:
+    point = _point(frames)
+    missing = BdEntry(
+        "nvcodec",
+        "x265 medium",
+        "psnr_rgb",
+        "pchip",
+        None,
+        None,
+        None,
+        None,
+        "anchor: 1 points; this method needs 2",
+    )
     return RdResult(
-        command="python -m tools.bench.rd",
+        command="cfv bench clip.mp4",
         environment={"device": "cpu", "cpu": "a CPU", "threads": 2, "torch": "2.13.0"},
-        luma="BT.709",
+        colour="BT.709 limited range, 8 bits",
         anchor="x265 medium",
         clip=Clip(path="clip.mp4", frames=[0, frames], size=[32, 24], fps="25/1", resized=False),
         curves=[
-            Curve("nvcodec", {"epochs": 2.0, "minutes": None}, [replace(point, setting={})], bd),
-            Curve("x265 medium", {"preset": "medium"}, [point], bd),
+            Curve("nvcodec", "measured", {"epochs": 2.0}, [replace(point, setting={})]),
+            Curve("x265 medium", "measured", {"preset": "medium"}, [point]),
         ],
+        bd=[missing],
+        notes=["a note"],
     )
 
 
-def test_schema_round_trip(tmp_path) -> None:
+def test_schema_round_trip_writes_infinity_as_a_string(tmp_path) -> None:
     result = _result()
     write_result(result, tmp_path / "r.json")
-    assert json.loads((tmp_path / "r.json").read_text())["curves"][1]["points"][0]["psnr_y"] is None
+    written = json.loads((tmp_path / "r.json").read_text())
+    assert written["schema"] == SCHEMA
+    assert written["curves"][1]["points"][0]["psnr_y"] == "inf"
+    assert written["curves"][1]["points"][0]["ms_ssim"] is None  # not measured
     assert read_result(tmp_path / "r.json") == result
-    assert "x265 medium" in "\n".join(points_table(result) + bd_table(result))
+    text = markdown(result)
+    assert "| x265 medium | crf 30 | 1,000 | 0.5000 | 35.00 | inf | 40.00 |" in text
+    assert "nvcodec against x265 medium, psnr_rgb: no BD numbers (anchor: 1 points" in text
 
 
 @pytest.mark.parametrize(
@@ -134,7 +114,8 @@ def test_schema_round_trip(tmp_path) -> None:
         (lambda d: d["curves"][1]["points"][0].update(bytes="1000"), "bytes is str, not int"),
         (lambda d: d["curves"][1]["points"][0].update(bpp=True), "bpp is bool, not float"),
         (lambda d: d["curves"][1].update(points={}), "points is not a list"),
-        (lambda d: d["curves"][1]["points"][0]["psnr_y_per_frame"].pop(), "not 3 long"),
+        (lambda d: d["curves"][1]["points"][0]["per_frame"]["psnr_y"].pop(), "not 3 long"),
+        (lambda d: d["curves"][1]["points"][0]["per_frame"].update(vmaf=[]), "unknown metrics"),
         (lambda d: d.update(curves=[]), "no curves"),
     ],
 )
@@ -156,71 +137,154 @@ def test_reader_rejects_missing_and_non_json_files(tmp_path) -> None:
         read_result(tmp_path / "bad.json")
 
 
-def test_published_table_carries_every_transcribed_value() -> None:
-    published = json.loads(PUBLISHED.read_text())
-    lines = published_lines()
-    assert published["source"]["title"] in lines[0] and "not published" in lines[0]
-    rows = {line.split(" | ")[0].lstrip("| "): line for line in lines if line.startswith("| ")}
-    for method in published["methods"]:
-        assert len(method["psnr_by_size"]) == len(published["sizes"])
-        cells = rows[method["method"]].strip("| ").split(" | ")[1:]
-        assert [float(c) for c in cells] == method["psnr_by_size"]
-    # 3M parameters at 8 bits over 1280 x 720 x 132 pixels.
-    assert rows["*bpp at 8 bits per parameter*"].endswith("| 0.1973 |")
+def test_the_committed_first_schema_file_reads_as_the_second() -> None:
+    raw = json.loads(V1_RESULT.read_text())
+    result = read_result(V1_RESULT)
+    nvcodec = result.curve("nvcodec")
+    first = raw["curves"][0]["points"][0]
+    assert nvcodec.points[0].psnr_rgb == first["psnr_rgb"]
+    assert nvcodec.points[0].info["psnr_luma_bt709_of_rgb"] == first["psnr_y"]
+    assert nvcodec.points[0].psnr_y is None and nvcodec.points[0].ms_ssim is None
+    assert len(nvcodec.points[0].per_frame["psnr_rgb"]) == 132
+    assert "swscale" in result.colour
 
 
-def test_bad_options_are_one_line_errors(tiny_mkv: str) -> None:
-    runner = CliRunner()
-    for args, message in (
-        ([tiny_mkv, "--params", "3000", "--bpp", "1"], "not both"),
-        ([tiny_mkv, "--codecs", "vp9"], "unknown codec 'vp9'"),
-        ([tiny_mkv, "--params", "3000,x"], "is not a list"),
-        ([tiny_mkv, "-s", "33x24", "--epochs", "1"], "even width and height"),
-    ):
-        outcome = runner.invoke(rd.main, args)
-        assert outcome.exit_code == 2 and message in outcome.output, outcome.output
-    outcome = runner.invoke(rd.main, ["missing.mp4", "--epochs", "1", "--codecs", ""])
-    assert outcome.exit_code == 1 and "no such file" in outcome.output
-    assert "Traceback" not in outcome.output
+def test_rate_ticks_are_readable_at_1_2_5_steps() -> None:
+    assert rate_ticks(0.015, 0.16) == [0.01, 0.02, 0.05, 0.1, 0.2]
+    assert rate_ticks(0.05, 0.1) == [0.05, 0.1]
 
 
-def test_tiny_end_to_end_run(tiny_mkv: str, tmp_path) -> None:
-    """Two nvcodec points and two CRFs per classic codec on the 32x24x8 clip, JSON to PNG."""
+@pytest.mark.slow
+def test_tiny_run_through_the_installed_command(tiny_mkv: str, tmp_path) -> None:
+    """Two nvcodec points and two CRFs of two classic codecs on the 32x24x8 clip; JSON,
+    markdown, plot and CompressAI files."""
     out = tmp_path / "rd.json"
-    args = [tiny_mkv, "--params", "4000,12000", "--epochs", "2", "--crf-points", "2"]
-    outcome = CliRunner().invoke(rd.main, [*args, "--device", "cpu", "--out", str(out)])
-    assert outcome.exit_code == 0, outcome.output
+    args = [
+        *_tiny_run(tiny_mkv),
+        "--crf-points",
+        "2",
+        "--codecs",
+        "x265-medium,x265-medium-rgb",
+        "--device",
+        "cpu",
+        "--out",
+        str(out),
+        "--compressai",
+        str(tmp_path / "compressai"),
+    ]
+    run = subprocess.run([*CFV, "bench", *args], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "bench: 32x24, 8 frames; nvcodec: 2 fits of 1 epochs" in run.stderr
     result = read_result(out)
-    assert [c.codec for c in result.curves] == [
-        "nvcodec", "x265 medium", "x265 veryslow", "x264 medium", "SVT-AV1 preset 8"
-    ]  # fmt: skip
-    nvcodec = result.curves[0]
-    assert [p.setting for p in nvcodec.points] == [{"params": 4000}, {"params": 12000}]
-    for point in nvcodec.points:  # the file decodes to what the encoder itself measured
+    assert [c.codec for c in result.curves] == ["nvcodec", "x265 medium", "x265 medium RGB"]
+    for point in result.curve("nvcodec").points:  # the file decodes to what the encoder measured
         assert point.psnr_rgb == pytest.approx(point.info["encoder_psnr"], abs=1e-6)
     for curve in result.curves:
         assert len(curve.points) == 2
         for point in curve.points:
             assert point.bpp == pytest.approx(8 * point.bytes / (32 * 24 * 8))
-            assert len(point.psnr_rgb_per_frame) == 8 and point.psnr_rgb > 10
-        assert curve.bd["psnr_rgb"]["bd_rate_percent"] is None  # two points: no cubic fit
-        assert "needs 4" in curve.bd["psnr_rgb"]["bd_rate_reason"]
-    assert result.clip.frames == [0, 8] and result.clip.size == [32, 24]
-    assert out.with_suffix(".md").read_text().startswith("| codec |")
-    assert out.with_suffix(".png").exists() == _has_matplotlib()
+            assert point.psnr_yuv == pytest.approx(
+                (6 * point.psnr_y + point.psnr_u + point.psnr_v) / 8
+            )
+            assert len(point.per_frame["psnr_y"]) == 8 and point.psnr_rgb > 10
+            assert point.ms_ssim is None  # 24 pixels high: too small for MS-SSIM's scales
+    pchip = result.bd_of("nvcodec", "x265 medium", "psnr_rgb", "pchip")
+    assert pchip.reason is None or "overlap" in pchip.reason or "rise" in pchip.reason
+    assert "needs 4" in result.bd_of("nvcodec", "x265 medium", "psnr_rgb", "cubic").reason
+    assert result.command.startswith("cfv bench ")
+    assert out.with_suffix(".md").read_text() == run.stdout
+    assert out.with_suffix(".png").stat().st_size > 0
+    exported = json.loads((tmp_path / "compressai" / "nvcodec.json").read_text())
+    assert exported["name"] == "nvcodec"
+    assert set(exported["results"]) >= {"bpp", "psnr-rgb", "psnr-yuv"}
+    assert exported["results"]["bpp"] == sorted(p.bpp for p in result.curve("nvcodec").points)
+    again = subprocess.run([*CFV, "bench", *args], capture_output=True, text=True)
+    assert again.returncode == 1 and "already exists" in again.stderr  # outputs are kept
 
 
-def _has_matplotlib() -> bool:
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        return False
-    return True
+class Stopped(Exception):
+    """Stands for a crash, a kill or Ctrl-C in the middle of a fit."""
 
 
-def test_anchor_missing_gives_reasons() -> None:
-    curve = _result().curves[1]
-    assert rd.with_bd(replace(curve, bd={}), None).bd["psnr_y"]["bd_psnr_reason"].startswith("the")
+def test_a_stopped_run_resumes_without_refitting(tiny_mkv: str, tmp_path, monkeypatch) -> None:
+    encode = api.encode
+    calls: list[dict] = []
+
+    def stopping_encode(*args, **kwargs):
+        if calls:
+            raise Stopped  # the run dies during the second fit
+        calls.append(kwargs)
+        return encode(*args, **kwargs)
+
+    out, work = tmp_path / "rd.json", tmp_path / "rd.work"
+    args = [
+        *_tiny_run(tiny_mkv),
+        "--codecs",
+        "",
+        "--device",
+        "cpu",
+        "--out",
+        str(out),
+    ]
+    monkeypatch.setattr(api, "encode", stopping_encode)
+    stopped = CliRunner().invoke(command.bench, args, obj=args)
+    assert isinstance(stopped.exception, Stopped)
+    assert sorted(p.name for p in work.iterdir()) == [
+        "nvcodec_0_params4000.cfv",
+        "nvcodec_0_params4000.json",
+        "run.json",
+    ]
+    first = (work / "nvcodec_0_params4000.json").read_text()
+    refused = CliRunner().invoke(command.bench, args, obj=args)
+    assert isinstance(refused.exception, FileError) and "--resume" in str(refused.exception)
+    other = [*args[:2], "4000,13000", *args[3:], "--resume"]
+    refused = CliRunner().invoke(command.bench, other, obj=other)
+    assert isinstance(refused.exception, SettingsError)
+    assert "(nvcodec.sizes: " in str(refused.exception) and "13000" in str(refused.exception)
+
+    calls.clear()
+    monkeypatch.setattr(api, "encode", lambda *a, **k: calls.append(k) or encode(*a, **k))
+    resumed_args = [*args, "--resume"]
+    resumed = CliRunner().invoke(command.bench, resumed_args, obj=resumed_args)
+    assert resumed.exit_code == 0, resumed.output
+    assert [c["params"] for c in calls] == [12000]  # only the unfinished point was fitted
+    assert (work / "nvcodec_0_params4000.json").read_text() == first
+    assert read_result(out).command == shlex.join(["cfv", "bench", *args])  # --resume left out
+    assert [p.setting for p in read_result(out).curves[0].points] == [
+        {"params": 4000},
+        {"params": 12000},
+    ]
+
+
+def test_bad_options_are_one_line_errors(tiny_mkv: str, tmp_path) -> None:
+    for args, code, message in (
+        ([tiny_mkv, "--params", "3000", "--bpp", "1"], 2, "not both"),
+        ([tiny_mkv, "--codecs", "vp9"], 2, "unknown codec 'vp9'"),
+        ([tiny_mkv, "-s", "33x24"], 2, "even width and height"),
+        ([str(tmp_path / "missing.mp4")], 1, "no such file"),
+    ):
+        run = subprocess.run(
+            [*CFV, "bench", *args, "--out", str(tmp_path / "r.json")],
+            capture_output=True,
+            text=True,
+        )
+        assert run.returncode == code and message in run.stderr, run.stderr
+        assert "Traceback" not in run.stderr and len(run.stderr.strip().splitlines()) == 1
+
+
+def test_the_module_form_and_a_light_cli_import() -> None:
+    helped = subprocess.run(
+        [sys.executable, "-m", "nvcodec.bench", "--help"], capture_output=True, text=True
+    )
+    assert helped.returncode == 0 and "--resume" in helped.stdout
+    listed = subprocess.run([*CFV, "--help"], capture_output=True, text=True)
+    assert "bench" in listed.stdout
+    probe = (
+        "import sys, nvcodec.cli; print(sorted(m for m in sys.modules if "
+        "m.startswith(('matplotlib', 'nvcodec.bench', 'bjontegaard', 'pytorch_msssim'))))"
+    )
+    imported = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert imported.stdout.strip() == "[]", imported.stdout
 
 
 def test_readme_section_from_a_result(tmp_path) -> None:
@@ -231,4 +295,63 @@ def test_readme_section_from_a_result(tmp_path) -> None:
     text = "\n".join(lines)
     assert "| x265 medium | crf 30 | 1,000 | 0.5000 | 35.00 | inf |" in text
     assert "nvcodec fitted for 2 epochs per point; cpu, a CPU, 2 threads" in text
-    assert "Published, not measured" in text and "no BD numbers (1 point)" in text
+    assert "Published, not measured" in text and "- a note" in text
+    assert "earlier" not in text  # no compared curve, no paragraph on how the anchor moved
+
+
+def test_readme_says_how_far_the_anchor_moved() -> None:
+    """An earlier anchor at 1.1 times the rate and nvcodec at twice it: the anchor moved by
+    +10% BD-rate, and nvcodec's BD-rate goes from 2 / 1.1 - 1 = +81.8% to +100%."""
+    from tools import report
+
+    def curve(codec: str, scale: float, source: str = "measured") -> Curve:
+        points = [
+            replace(_point(3, psnr_rgb=p), bpp=scale * 0.01 * 2 ** (p / 3), setting={"q": p})
+            for p in (30.0, 33.0, 36.0, 39.0)
+        ]
+        return Curve(codec, source, {}, points)
+
+    curves = [
+        curve("nvcodec", 2.0, "old.json (2026-11-22)"),
+        curve("x265 medium", 1.0),
+        curve("x265 medium (old.json)", 1.1, "old.json (2026-11-22)"),
+    ]
+    result = replace(_result(), curves=curves, bd=rd.bd_entries(curves, "x265 medium"))
+    text = "\n".join(report.rd_section(json.loads(dumps(result))))
+    assert "| x265 medium (old.json) |" not in text  # compared curves stay out of the table
+    assert "| nvcodec | x265 medium | 20.480-81.920 | +100.0% | -3.00 dB | +100.0% |" in text
+    assert "lies 0.41 dB below this one at equal rate" in text  # 3 log2(1.1) dB
+    assert "(BD-PSNR RGB, PCHIP; BD-rate +10.0%)" in text
+    assert "was +81.8% (PCHIP; cubic +81.8%)" in text and "it is +100.0% (cubic +100.0%)" in text
+
+
+def test_published_table_carries_every_transcribed_value() -> None:
+    from tools import report
+
+    published = json.loads(report.PUBLISHED.read_text())
+    lines = report.published_lines()
+    assert published["source"]["title"] in lines[0] and "not published" in lines[0]
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in lines if line.startswith("| ")}
+    for method in published["methods"]:
+        assert len(method["psnr_by_size"]) == len(published["sizes"])
+        cells = rows[method["method"]].strip("| ").split(" | ")[1:]
+        assert [float(c) for c in cells] == method["psnr_by_size"]
+    # 3M parameters at 8 bits over 1280 x 720 x 132 pixels.
+    assert rows["*bpp at 8 bits per parameter*"].endswith("| 0.1973 |")
+
+
+def test_the_committed_result_uses_the_exact_colour_path() -> None:
+    """Its classic curves carry every metric; its nvcodec curve is the first-schema run's, and
+    against that run's x265 curve the cubic BD-rate is the one the first schema stored."""
+    path = ROOT / "tools" / "results" / "rd_bunny_320x180.json"
+    result = read_result(path)
+    assert "2x2 box average" in result.colour
+    for curve in result.curves:
+        if curve.source == "measured":
+            assert all(p.metric(m) is not None for p in curve.points for m in METRICS)
+    stored = json.loads(V1_RESULT.read_text())["curves"][0]["bd"]["psnr_rgb"]
+    earlier = result.bd_of("nvcodec", "x265 medium (rd_bunny_320x180_v1.json)", "psnr_rgb", "cubic")
+    assert earlier.bd_rate_percent == pytest.approx(stored["bd_rate_percent"], abs=1e-3)
+    assert result.bd_of("nvcodec", result.anchor, "psnr_rgb", "pchip").bd_rate_percent > 0
+    text = path.with_suffix(".md").read_text()
+    assert text == markdown(result) and "nvcodec against every curve:" in text

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import click
 
+from nvcodec.bench.classic import X265_MEDIUM
+from nvcodec.io.colour import Colour
 from nvcodec.io.video import read_video
 from nvcodec.metrics import psnr
-from tools.bench.classic import X265_MEDIUM
 from tools.common import upsample
 
 WIDTH, HEIGHT, FRAMES = 160, 90, 32
@@ -60,9 +61,9 @@ def main(minutes: float, out: str) -> None:
     click.echo(f"  nvcodec xs    {summary['bpp']:.4f} bpp  {summary['psnr']:.2f} dB  "
                f"({summary['params']:,} parameters, {summary['bytes']:,} bytes)")  # fmt: skip
     for crf in X265_CRFS:
-        result = X265_MEDIUM.encode(video.frames_u8, video.fps, crf)
+        result = X265_MEDIUM.encode(video.frames_u8, video.fps, crf, Colour())
         click.echo(f"  x265 crf {crf:<4} {8 * result.bytes / pixels:.4f} bpp  "
-                   f"{psnr(video.frames_u8, result.frames_u8):.2f} dB")  # fmt: skip
+                   f"{psnr(video.frames_u8, result.rgb):.2f} dB")  # fmt: skip
 
     truth = read_video(source, 0, FRAMES, (2 * WIDTH, 2 * HEIGHT)).frames_u8
     rendered = read_video(upscaled).frames_u8

@@ -14,19 +14,16 @@ from pathlib import Path
 
 import click
 
+from nvcodec.bench.report import anchor_pairs, bd_table, missing_bd_reasons, points_table
+from nvcodec.bench.schema import MEASURED, NVCODEC, RdResult, parse_result
 from nvcodec.model.coordflow import CoordFlow, count_parameters
 from nvcodec.model.presets import PRESETS, config_for_preset
-from tools.bench.rdtable import (
-    bd_table,
-    missing_bd_reasons,
-    points_table,
-    published_lines,
-)
-from tools.bench.schema import parse_result
 from tools.common import RESULTS
 from tools.device_check import targets
 
 ROOT = Path(__file__).resolve().parents[1]
+PUBLISHED = ROOT / "tools" / "bench" / "published.json"
+BUNNY_FULL = (1280, 720, 132)  # the clip the published results are on
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 GPU_BEGIN, GPU_END = "<!-- gpu:begin -->", "<!-- gpu:end -->"
 
@@ -262,29 +259,86 @@ def memory_section(result: dict) -> list[str]:
 
 def rd_section(result: dict) -> list[str]:
     rd = parse_result(result, "rd result")
-    clip, nvcodec = rd.clip, rd.curves[0]
-    effort = ", ".join(
-        f"{v:g} {k}" for k, v in nvcodec.settings.items() if k in ("epochs", "minutes") and v
+    clip = rd.clip
+    shown = [c for c in rd.curves if c.source == MEASURED or c.codec == NVCODEC]
+    nvcodec = rd.curve(NVCODEC)
+    effort = (
+        ""
+        if nvcodec is None
+        else ", ".join(
+            f"{v:g} {k}" for k, v in nvcodec.settings.items() if k in ("epochs", "minutes") and v
+        )
     )
     lines = [
         f"**Rate-distortion** ({clip.path} frames {clip.frames[0]}:{clip.frames[1]} at "
         f"{clip.size[0]}x{clip.size[1]}; nvcodec fitted for {effort} per point; "
-        f"{machine(result)}; `{rd.command}`). bpp from the bytes of the .cfv file and of the "
-        "classic codecs' packets; PSNR from the MSE over all pixels of all frames, on RGB and "
-        "on BT.709 luma:",
+        f"{machine(result)}; `{rd.command}`). The classic "
+        f"codecs get and give raw planes converted by `nvcodec.io.colour` ({rd.colour}). bpp "
+        "from the bytes of the .cfv file and of the packets; PSNR from the MSE over all pixels "
+        "of all frames, on RGB and on the 4:2:0 Y, U and V planes (nvcodec's RGB converted the "
+        "same way); PSNR YUV = (6 Y + U + V) / 8; MS-SSIM on RGB:",
         "",
-        *points_table(rd),
+        *points_table(rd, shown),
         "",
-        f"Bjøntegaard deltas against {rd.anchor} (cubic fits over the shared range, "
-        "`tools/bench/bd.py`; negative BD-rate and positive BD-PSNR are better):",
+        *[f"- {note}" for note in rd.notes],
         "",
-        *bd_table(rd),
+        f"Bjøntegaard deltas against {rd.anchor} (`bjontegaard`, PCHIP unless marked; "
+        "negative BD-rate and positive BD-PSNR are better):",
+        "",
+        *bd_table(rd, [pair for pair in anchor_pairs(rd) if rd.curve(pair[0]) in shown]),
     ]
-    reasons = missing_bd_reasons(rd)
+    reasons = missing_bd_reasons(rd, [(NVCODEC, rd.anchor)])
     if reasons:
         lines += ["", *reasons]
+    lines += colour_change_lines(rd)
     published = "Published, not measured (`tools/bench/published.json`):"
     return [*lines, "", published, "", *published_lines()]
+
+
+def colour_change_lines(rd: RdResult) -> list[str]:
+    """How far the anchor moved from an earlier result's colour path (a curve compared with
+    `cfv bench --compare`), and what that does to nvcodec's BD-rate; nothing without one."""
+    earlier = next((c for c in rd.curves if c.codec.startswith(f"{rd.anchor} (")), None)
+    if earlier is None:
+        return []
+    moved = rd.bd_of(earlier.codec, rd.anchor, "psnr_rgb", "pchip")
+    rates = {
+        (anchor, method): rd.bd_of(NVCODEC, anchor, "psnr_rgb", method).bd_rate_percent
+        for anchor in (earlier.codec, rd.anchor)
+        for method in ("pchip", "cubic")
+    }
+    return [
+        "",
+        f"The earlier {earlier.codec} curve (swscale's conversions) lies "
+        f"{-moved.bd_quality:.2f} dB below this one at equal rate (BD-PSNR RGB, PCHIP; BD-rate "
+        f"{moved.bd_rate_percent:+.1f}%). Against it nvcodec's BD-rate RGB was "
+        f"{rates[earlier.codec, 'pchip']:+.1f}% (PCHIP; cubic "
+        f"{rates[earlier.codec, 'cubic']:+.1f}%); against the exact colour path it is "
+        f"{rates[rd.anchor, 'pchip']:+.1f}% (cubic {rates[rd.anchor, 'cubic']:+.1f}%).",
+    ]
+
+
+def published_lines() -> list[str]:
+    """The published NeRV-family results on Bunny (not measured here), as a markdown table."""
+    published = json.loads(PUBLISHED.read_text())
+    source = published["source"]
+    width, height, frames = BUNNY_FULL
+    sizes = published["sizes"]
+    lines = [
+        f"From *{source['title']}* ({source['code']}), {source['table']}; {source['clip']}, "
+        f"models of each size trained {published['size_epochs']} epochs. PSNR of unquantized "
+        "models in dB; the paper gives no file sizes. The last row is derived here, not "
+        "published: what the weights alone would take at 8 bits each, before entropy coding.",
+        "",
+        "| method | " + " | ".join(f"{size / 1e6:g}M params" for size in sizes) + " |",
+        "| --- |" + " ---: |" * len(sizes),
+    ]
+    for row in published["methods"]:
+        cells = " | ".join(f"{value:.2f}" for value in row["psnr_by_size"])
+        lines.append(f"| {row['method']} | {cells} |")
+    bpp = " | ".join(f"{8 * size / (width * height * frames):.4f}" for size in sizes)
+    lines.append(f"| *bpp at 8 bits per parameter* | {bpp} |")
+    return lines
 
 
 def upsampling_section(result: dict) -> list[str]:
