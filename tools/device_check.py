@@ -32,9 +32,9 @@ from dataclasses import asdict, dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-# JSON has no infinity: infinite PSNRs (identical frames) are written as null, as in the RD
-# results. The module imports only the standard library.
-from tools.bench.schema import _finite as finite
+# JSON has no infinity: infinite PSNRs (identical frames) are written as "inf", as in the RD
+# results.
+from nvcodec.bench.schema import json_safe as finite
 
 SCHEMA = "nvcodec-device-check/1"
 ROOT = Path(__file__).resolve().parents[1]

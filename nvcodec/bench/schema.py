@@ -136,7 +136,7 @@ def dumps(value: Any) -> str:
     payload = asdict(value) if is_dataclass(value) else value
     if isinstance(value, RdResult):
         payload = {"schema": SCHEMA, **payload}
-    return json.dumps(_finite(payload), indent=1) + "\n"
+    return json.dumps(json_safe(payload), indent=1) + "\n"
 
 
 def read_result(path: str | os.PathLike) -> RdResult:
@@ -275,12 +275,12 @@ def _inf_from_null(value: Any) -> Any:
     return "inf" if value is None else value
 
 
-def _finite(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     """JSON has no infinity: infinite floats become "inf", recursively."""
     if isinstance(value, float) and math.isinf(value):
         return "inf"
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
+        return [json_safe(v) for v in value]
     return value
