@@ -8,50 +8,57 @@ complete. Errors are :class:`nvcodec.errors.NvcodecError` subclasses with one-li
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from fractions import Fraction
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from nvcodec.bitstream.cfv import MAX_FRAMES, CfvInfo, probe_cfv, replace_metadata
+from nvcodec.bitstream.cfv import MAX_FRAMES, MAX_LAYERS, probe_cfv, replace_metadata
 from nvcodec.bitstream.codec import decode_cfv, encode_cfv
-from nvcodec.bitstream.container import MAX_CHUNK_LENGTH, SIGNATURE
 from nvcodec.decoder.render import render
 from nvcodec.decoder.views import View
 from nvcodec.encoder.compensate import SHARE_OF_FIT, compensation_steps, quantize_with_compensation
 from nvcodec.encoder.fit import FitConfig, FitProgress, fit
 from nvcodec.encoder.ratecontrol import bpp_within_tolerance, choose_qmax, params_for_bpp
-from nvcodec.errors import CfvError, FileError, SettingsError, VideoError
+from nvcodec.errors import SettingsError, VideoError
 from nvcodec.io.atomic import atomic_output, atomic_pattern, check_output
-from nvcodec.io.video import MAX_CLIP_BYTES, check_size, read_video, resize_frames, write_video
+from nvcodec.io.cfv_file import CfvInput, probe, read_cfv
+from nvcodec.io.video import MAX_CLIP_BYTES, read_video, resize_frames, write_video
 from nvcodec.metrics import psnr
 from nvcodec.model.canvas import Canvas
 from nvcodec.model.config import parameter_count
 from nvcodec.model.coordflow import CoordFlow
 from nvcodec.model.coordinates import resampled_frames
 from nvcodec.model.presets import PRESETS, config_for_budget
-from nvcodec.runtime import PRECISION_CHOICES, resolve_device, unknown_precision
+from nvcodec.runtime import resolve_device
+from nvcodec.settings import (
+    PRECISION_CHOICES,
+    check_positive,
+    check_size,
+    device_name,
+    frame_range,
+    frame_size,
+    parse_fps,
+    unknown_precision,
+)
 
 DEFAULT_PRESET = "s"
 DEFAULT_EPOCHS = 20.0
 DEFAULT_FPS = Fraction(25)
-MAX_FILE_BYTES = 2 * MAX_CHUNK_LENGTH
-"""A .cfv file larger than this cannot hold a model within the format's bounds."""
 
 PathLike = str | os.PathLike
 
 
 def encoder_version() -> str:
-    try:
-        return f"nvcodec {version('nvcodec')}"
-    except PackageNotFoundError:
-        return "nvcodec"
+    import nvcodec
+
+    return f"nvcodec {nvcodec.__version__}"
 
 
 @dataclass(frozen=True)
@@ -156,14 +163,21 @@ def encode(
     """
     started = time.perf_counter()
     if sum(x is not None for x in (preset, params, bpp)) > 1:
-        raise SettingsError("give only one of --preset, --params and --bpp")
-    _check_positive(
-        params=params, bpp=bpp, epochs=epochs, minutes=minutes, layers=layers, batch_size=batch_size
-    )
+        raise SettingsError("give only one of --model-size, --params and --bpp")
+    for name, value in (("params", params), ("layers", layers), ("batch_size", batch_size)):
+        check_positive(name, value, whole=True)
+    for name, value in (("bpp", bpp), ("epochs", epochs), ("minutes", minutes)):
+        check_positive(name, value)
+    if layers > MAX_LAYERS:
+        raise SettingsError(f"layers {layers}: a .cfv file holds at most {MAX_LAYERS}")
     if precision not in PRECISION_CHOICES:
         raise SettingsError(unknown_precision(precision))
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise SettingsError(f"seed must be a whole number, got {seed!r}")
+    device, frames, size = device_name(device), frame_range(frames), frame_size(size)
+    _check_callback(on_progress)
     if output is not None:
-        check_output(output, overwrite)
+        check_output(_output_path(output, "the file's bytes are in summary.data"), overwrite)
     frames_u8, clip_fps = _input_frames(input, fps, frames, size)
     count, height, width = frames_u8.shape[:3]
     fit_config = FitConfig(
@@ -306,8 +320,8 @@ def _input_frames(
     size: tuple[int, int] | None,
 ) -> tuple[np.ndarray, Fraction]:
     start, stop = frames if frames is not None else (None, None)
-    if isinstance(input, np.ndarray):
-        clip = input
+    if not isinstance(input, str | os.PathLike):
+        clip = _as_frames(input)
         if clip.ndim != 4 or clip.shape[-1] != 3 or clip.dtype != np.uint8 or not clip.size:
             raise VideoError(f"expected T x H x W x 3 uint8 frames, got {clip.dtype} {clip.shape}")
         clip = clip[_frame_slice(start, stop, len(clip))]
@@ -324,12 +338,26 @@ def _input_frames(
     return np.ascontiguousarray(clip), clip_fps
 
 
+def _as_frames(input: object) -> np.ndarray:
+    """Frames from anything numpy converts (an array, a list of frames, a CPU tensor)."""
+    if hasattr(input, "read"):
+        raise VideoError("encode reads a video from a path, or frames from an array")
+    try:
+        clip = np.asarray(input)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise VideoError(f"expected a path or T x H x W x 3 uint8 frames ({exc})") from None
+    if clip.dtype == object:
+        kind = type(input).__name__
+        raise VideoError(f"expected a path or T x H x W x 3 uint8 frames, got a {kind}")
+    return clip
+
+
 def _frame_slice(start: int | None, stop: int | None, count: int) -> slice:
     """Frames [start, stop) of `count`, refusing ranges that select nothing."""
     first = 0 if start is None else start
     last = count if stop is None else stop
     if not 0 <= first < min(last, count) or last < 0:
-        raise VideoError(
+        raise SettingsError(
             f"frame range {first}:{'' if stop is None else stop} selects no frames of 0:{count}"
         )
     return slice(first, min(last, count))
@@ -339,7 +367,7 @@ def _frame_slice(start: int | None, stop: int | None, count: int) -> slice:
 
 
 def decode(
-    input: PathLike | bytes,
+    input: CfvInput,
     output: PathLike | None = None,
     *,
     scale: float | None = None,
@@ -371,6 +399,11 @@ def decode(
     started = time.perf_counter()
     if scale is not None and size is not None:
         raise SettingsError("give --scale or --size, not both")
+    check_positive("scale", scale)
+    device, frames, size = device_name(device), frame_range(frames), frame_size(size)
+    _check_callback(on_progress)
+    if output is not None:
+        output = _output_path(output, "the frames are in summary.frames_u8")
     view = View(
         alpha_map=alpha_map,
         layer=layer,
@@ -380,7 +413,7 @@ def decode(
         canonical=canonical,
         canonical_extent=canonical_extent,
     )
-    data = _read_cfv(input)
+    data = read_cfv(input)
     torch_device = resolve_device(device)
     decoded = decode_cfv(data, device=torch_device)
     canvas = decoded.canvas
@@ -471,60 +504,29 @@ def _write_frames(
             write_video(temporary, frames, fps, lossless)
 
 
-# --- probe and shared helpers ---
+# --- shared helpers ---
 
 
-def probe(input: PathLike | bytes) -> CfvInfo:
-    """Describe a .cfv file (a path or its bytes): header, architecture, sizes, metadata."""
-    return probe_cfv(_read_cfv(input))
-
-
-def _read_cfv(input: PathLike | bytes) -> bytes:
-    if isinstance(input, bytes | bytearray | memoryview):
-        return bytes(input)
-    path = Path(input)
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(len(SIGNATURE))
-            if head != SIGNATURE[: len(head)] or len(head) < len(SIGNATURE):
-                probe_cfv(head)  # raises the signature's own error
-            if path.stat().st_size > MAX_FILE_BYTES:
-                raise CfvError(f"{path}: too large for a .cfv file")
-            return head + handle.read()
-    except FileNotFoundError:
-        raise FileError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise FileError(f"{path}: is a directory") from None
-    except OSError as exc:
-        raise FileError(f"{path}: cannot read ({exc.strerror})") from None
-
-
-def parse_fps(fps: Fraction | float | str) -> Fraction:
-    """A positive frame rate from a Fraction, a number, or text such as "30000/1001"."""
-    try:
-        # Through its shortest text a float such as 29.97 becomes 2997/100, not a binary fraction.
-        value = Fraction(repr(fps) if isinstance(fps, float) else fps)
-    except (ValueError, ZeroDivisionError, TypeError):
+def _output_path(output: object, otherwise: str) -> PathLike:
+    """The output as a path: a file object names no format or place to rename into."""
+    if not isinstance(output, str | os.PathLike):
         raise SettingsError(
-            f"frame rate {fps!r} is not a number or a ratio like 30000/1001"
-        ) from None
-    value = value.limit_denominator(2**32 - 1)
-    if value <= 0 or value.numerator >= 2**32:
-        raise SettingsError(f"frame rate {fps} must be positive and below 2^32")
-    return value
+            f"output must be a path (str or os.PathLike), not {type(output).__name__}; "
+            f"without one {otherwise}"
+        )
+    return output
+
+
+def _check_callback(on_progress: object) -> None:
+    if on_progress is not None and not callable(on_progress):
+        raise SettingsError(f"on_progress must be a function, got {type(on_progress).__name__}")
 
 
 def _preset(name: str | None) -> str:
     name = DEFAULT_PRESET if name is None else name
     if name not in PRESETS:
-        raise SettingsError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+        raise SettingsError(f"unknown model size {name!r}; choose one of {', '.join(PRESETS)}")
     return name
-
-
-def _check_positive(**values: float | None) -> None:
-    for name, value in values.items():
-        if value is not None and not value > 0:
-            raise SettingsError(f"{name} must be positive, got {value}")
 
 
 def _rounded(value: float) -> float | None:

@@ -20,7 +20,7 @@ import click
 from nvcodec.io.video import read_video
 from nvcodec.metrics import psnr
 from tools.bench.classic import X265_MEDIUM
-from tools.common import upsample
+from tools.common import HELP_OPTIONS, upsample
 
 WIDTH, HEIGHT, FRAMES = 160, 90, 32
 X265_CRFS = (18, 24, 30, 36)
@@ -35,7 +35,7 @@ def cfv(*args: str, capture: bool = False) -> str:
     return done.stdout if capture else ""
 
 
-@click.command()
+@click.command(context_settings=HELP_OPTIONS)
 @click.option("--minutes", default=5.0, show_default=True, help="Fitting time budget.")
 @click.option("--out", default="out", show_default=True, type=click.Path(file_okay=False))
 def main(minutes: float, out: str) -> None:
@@ -48,7 +48,7 @@ def main(minutes: float, out: str) -> None:
     size, frames = f"{WIDTH}x{HEIGHT}", f"0:{FRAMES}"
     report = cfv(
         "encode", source, str(cfv_path), "-s", size, "--frames", frames,
-        "--preset", "xs", "--minutes", f"{minutes:g}", "-y", "--json", capture=True,
+        "--model-size", "xs", "--minutes", f"{minutes:g}", "-y", "--json", capture=True,
     )  # fmt: skip
     summary = json.loads(report)
     cfv("info", str(cfv_path))

@@ -23,7 +23,7 @@ from tools.bench.rdtable import (
     published_lines,
 )
 from tools.bench.schema import parse_result
-from tools.common import RESULTS
+from tools.common import HELP_OPTIONS, RESULTS
 
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
@@ -413,7 +413,7 @@ def render_block() -> str:
     return "\n".join(lines + [END])
 
 
-@click.command()
+@click.command(context_settings=HELP_OPTIONS)
 @click.option("--check", is_flag=True, help="Only check that the README is up to date.")
 def main(check: bool) -> None:
     readme = ROOT / "README.md"

