@@ -111,8 +111,8 @@ def check_size(width: int, height: int) -> None:
 
 def parse_fps(fps: object) -> Fraction:
     """A positive frame rate from a Fraction, a number, or text such as "30000/1001"."""
-    if isinstance(fps, bool):
-        fps = None  # True is no frame rate, although Fraction(True) would be 1
+    if isinstance(fps, bool):  # Fraction(True) would be 1
+        raise SettingsError(f"frame rate {fps!r} is not a number or a ratio like 30000/1001")
     try:
         # Through its shortest text a float such as 29.97 becomes 2997/100, not a binary fraction.
         value = Fraction(repr(fps) if isinstance(fps, float) else fps)
@@ -127,8 +127,10 @@ def parse_fps(fps: object) -> Fraction:
 
 
 def device_name(value: object) -> str:
-    """A device as the user may name it: auto, cpu, cuda or cuda:N (whether it exists is the
-    runtime's to say)."""
+    """A device as the user may name it: auto (or None), cpu, cuda or cuda:N (whether it
+    exists is the runtime's to say)."""
+    if value is None:
+        return "auto"
     if not (isinstance(value, str) and _DEVICE.fullmatch(value.strip())):
         raise SettingsError(f"unknown device {value!r}; use {DEVICE_CHOICES}")
     return value.strip()

@@ -12,7 +12,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from nvcodec.errors import VideoError
+from nvcodec.errors import SettingsError, VideoError
 from nvcodec.settings import check_size
 
 # Largest clip we agree to hold in memory as uint8 RGB; beyond that the request is
@@ -89,8 +89,11 @@ def read_video(
                 frames.append(rgb)
         except av.error.FFmpegError as exc:
             raise VideoError(f"{path}: decoding failed ({_reason(exc)})") from None
-    if not frames:
-        raise VideoError(f"{path}: no frames in the range {start}:{'' if stop is None else stop}")
+    if not frames and (start, stop) == (0, None):
+        raise VideoError(f"{path}: contains no frames")
+    if not frames:  # the range asked for lies beyond the clip: a usage mistake
+        end = "" if stop is None else stop
+        raise SettingsError(f"{path}: no frames in the range {start}:{end}")
     return Video(np.stack(frames), fps)
 
 
