@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from nvcodec.errors import CfvError, CfvVersionError, NvcodecError, SettingsError
+from nvcodec.model.canvas import parse_fps
 from nvcodec.model.presets import PRESETS
 from nvcodec.option_spellings import CfvCommand, RenamedOption
 from nvcodec.settings import (
@@ -22,7 +23,6 @@ from nvcodec.settings import (
     device_name,
     frame_range,
     frame_size,
-    parse_fps,
 )
 
 if TYPE_CHECKING:  # the commands import the codec itself, and torch with it, only when run
@@ -395,6 +395,7 @@ def decode(
     without the flow (--canonical; -s then sizes the whole window).
     """
     from nvcodec import api
+    from nvcodec.decoder.views import View
 
     output = output or str(Path(input).with_suffix(".mp4"))
     threads = _use_threads(threads)
@@ -409,14 +410,16 @@ def decode(
             lossless=lossless,
             device=device,
             overwrite=overwrite,
+            view=View(
+                alpha_map=alpha_map,
+                layer=layer,
+                drop_layer=drop_layer,
+                stabilize=stabilize,
+                stabilize_layer=stabilize_layer,
+                canonical=canonical,
+                canonical_extent=canonical_extent,
+            ),
             on_progress=progress.frames,
-            alpha_map=alpha_map,
-            layer=layer,
-            drop_layer=drop_layer,
-            stabilize=stabilize,
-            stabilize_layer=stabilize_layer,
-            canonical=canonical,
-            canonical_extent=canonical_extent,
         )
     if as_json:
         click.echo(json.dumps({**summary.to_dict(), "threads": threads}, indent=2))

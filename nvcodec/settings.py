@@ -1,6 +1,6 @@
 """The user's settings as the `cfv` command and the Python API share them: the choices, the
 defaults shown in the help, and the checks that turn text or Python values into frame ranges,
-sizes, frame rates and device names.
+sizes and device names (frame rates: `nvcodec.model.canvas.parse_fps`).
 
 Every refusal is a one-line :class:`SettingsError` in the user's words. Nothing here imports
 torch, so `cfv --help` and a mistyped option answer at once.
@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import numbers
 import re
-from fractions import Fraction
 
 from nvcodec.errors import SettingsError
 
@@ -107,23 +106,6 @@ def check_size(width: int, height: int) -> None:
     """Refuse frame sizes that are not positive or exceed MAX_SIDE."""
     if not (0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE):
         raise SettingsError(f"frame size {width}x{height} is out of range (1..{MAX_SIDE} per side)")
-
-
-def parse_fps(fps: object) -> Fraction:
-    """A positive frame rate from a Fraction, a number, or text such as "30000/1001"."""
-    if isinstance(fps, bool):  # Fraction(True) would be 1
-        raise SettingsError(f"frame rate {fps!r} is not a number or a ratio like 30000/1001")
-    try:
-        # Through its shortest text a float such as 29.97 becomes 2997/100, not a binary fraction.
-        value = Fraction(repr(fps) if isinstance(fps, float) else fps)
-    except (ValueError, ZeroDivisionError, TypeError, OverflowError):
-        raise SettingsError(
-            f"frame rate {fps!r} is not a number or a ratio like 30000/1001"
-        ) from None
-    value = value.limit_denominator(2**32 - 1)
-    if value <= 0 or value.numerator >= 2**32:
-        raise SettingsError(f"frame rate {fps} must be positive and below 2^32")
-    return value
 
 
 def device_name(value: object) -> str:

@@ -12,6 +12,8 @@ import pytest
 import nvcodec
 from nvcodec import api
 from nvcodec.bitstream.codec import decode_cfv
+from nvcodec.decoder import views
+from nvcodec.encoder import pipeline
 from nvcodec.encoder.fit import fit
 from nvcodec.encoder.ratecontrol import choose_qmax
 from nvcodec.errors import CfvError, FileError, SettingsError, VideoError
@@ -41,11 +43,11 @@ def test_encode_an_array_and_measure_the_decoded_file(tiny_clip: np.ndarray) -> 
 def test_the_batch_size_reaches_the_fit(tiny_clip: np.ndarray, monkeypatch) -> None:
     batch_sizes = []
 
-    def recording_fit(frames_u8, config, fit_config, *rest):
+    def recording_fit(clip, config, fit_config, **options):
         batch_sizes.append(fit_config.batch_size)
-        return fit(frames_u8, config, fit_config, *rest)
+        return fit(clip, config, fit_config, **options)
 
-    monkeypatch.setattr(api, "fit", recording_fit)
+    monkeypatch.setattr(pipeline, "fit", recording_fit)
     summary = nvcodec.encode(tiny_clip, params=8000, epochs=1, batch_size=300)
     assert batch_sizes == [300]
     assert nvcodec.probe(summary.data).metadata["settings"]["batch_size"] == 300
@@ -80,13 +82,13 @@ def test_decode_at_any_size_rate_and_range(tiny_cfv: str) -> None:
 
 def test_decode_renders_only_the_frames_asked_for(tiny_cfv: str, monkeypatch) -> None:
     seen = []
-    render = api.render
+    render = views.render
 
     def spy(model, canvas, width, height, source_frames):
         seen.append(source_frames.tolist())
         return render(model, canvas, width, height, source_frames)
 
-    monkeypatch.setattr(api, "render", spy)
+    monkeypatch.setattr(views, "render", spy)
     api.decode(tiny_cfv, fps=Fraction(48), frames=(7, 9))
     assert seen == [[3.5, 4.0]]
 

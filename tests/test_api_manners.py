@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 import nvcodec
 from nvcodec import api
+from nvcodec.decoder.views import View
 from nvcodec.errors import (
     DeviceError,
     FileError,
@@ -77,8 +78,9 @@ def test_cfv_from_a_file_object_of_something_else() -> None:
         (lambda d: api.decode(d, size=(32,)), SettingsError, "(width, height) pair"),
         (lambda d: api.decode(d, size="32 by 18"), SettingsError, "not a size"),
         (lambda d: api.decode(d, scale="2"), SettingsError, "scale must be a positive number"),
-        (lambda d: api.decode(d, layer="0"), SettingsError, "--layer must be a layer number"),
-        (lambda d: api.decode(d, stabilize="5"), SettingsError, "--stabilize must be a positive"),
+        (lambda d: api.decode(d, view=View(layer="0")), SettingsError, "--layer must be a layer"),
+        (lambda d: api.decode(d, view=View(stabilize="5")), SettingsError, "must be a positive"),
+        (lambda d: api.decode(d, view="alpha"), SettingsError, "view must be a"),
         (lambda d: api.decode(d, device="gpu"), SettingsError, "use auto, cpu, cuda or cuda:N"),
         (lambda d: api.decode(d, device=0), SettingsError, "unknown device 0"),
         (lambda d: api.decode(d, on_progress=True), SettingsError, "must be a function"),
@@ -147,7 +149,7 @@ ODD_VALUES = st.one_of(
 @hypothesis_settings(max_examples=60)
 @given(
     name=st.sampled_from(
-        ["scale", "size", "fps", "frames", "layer", "drop_layer", "stabilize", "device"]
+        ["scale", "size", "fps", "frames", "device", "layer", "drop_layer", "stabilize"]
     ),
     value=ODD_VALUES,
 )
@@ -155,7 +157,10 @@ def test_any_decode_setting_renders_or_is_refused_in_one_line(
     tiny_cfv: str, name: str, value: object
 ) -> None:
     try:
-        api.decode(tiny_cfv, **{name: value})
+        if name in ("layer", "drop_layer", "stabilize"):
+            api.decode(tiny_cfv, view=View(**{name: value}))
+        else:
+            api.decode(tiny_cfv, **{name: value})
     except NvcodecError as exc:
         assert str(exc) and "\n" not in str(exc)
 

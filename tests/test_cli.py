@@ -13,8 +13,9 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from nvcodec import api, cli
+from nvcodec import cli
 from nvcodec.bitstream.container import SIGNATURE
+from nvcodec.encoder import pipeline
 from nvcodec.io.video import read_video
 
 TINY = ["--params", "8000", "--epochs", "2"]
@@ -145,7 +146,7 @@ def test_ctrl_c_exits_130_and_leaves_nothing(tiny_mp4: str, tmp_path: Path, monk
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(api, "fit", interrupt)
+    monkeypatch.setattr(pipeline, "fit", interrupt)
     code, _, stderr = run("encode", tiny_mp4, tmp_path / "a.cfv", *TINY)
     assert code == 130 and stderr.strip() == "cfv: interrupted"
     assert list(tmp_path.iterdir()) == []

@@ -1,3 +1,5 @@
+from fractions import Fraction
+
 import numpy as np
 import pytest
 import torch
@@ -5,7 +7,7 @@ import torch
 from nvcodec.bitstream.codec import quantized_model
 from nvcodec.decoder.render import render
 from nvcodec.encoder.compensate import compensation_steps, quantize_with_compensation
-from nvcodec.encoder.fit import FitConfig, fit
+from nvcodec.encoder.fit import FitConfig, clip_sampler, fit
 from nvcodec.metrics import psnr
 from nvcodec.model.coordflow import CoordFlow, ModelConfig
 
@@ -22,9 +24,10 @@ def rendered_psnr(model, canvas, clip: np.ndarray) -> float:
 
 def test_compensation_lands_on_the_grid_and_beats_plain_quantization(tiny_clip) -> None:
     config = FitConfig(epochs=30, batch_size=256, seed=0, device="cpu")
-    result = fit(tiny_clip, SMALL, config)
+    sampler = clip_sampler(tiny_clip, Fraction(25), torch.device("cpu"))
+    result = fit(sampler, SMALL, config)
     plain = rendered_psnr(quantized_model(result.model, QMAX), result.canvas, tiny_clip)
-    quantize_with_compensation(result, QMAX, config, steps_per_round=60)
+    quantize_with_compensation(result.model, sampler, QMAX, config, steps_per_round=60)
     # Writing the compensated model changes no weight: they are already on the grid.
     stored = quantized_model(result.model, QMAX)
     for ours, theirs in zip(result.model.linear_weights(), stored.linear_weights(), strict=True):
@@ -33,14 +36,12 @@ def test_compensation_lands_on_the_grid_and_beats_plain_quantization(tiny_clip) 
     assert rendered_psnr(stored, result.canvas, tiny_clip) > plain + 0.3
 
 
-def test_compensation_needs_one_qmax_per_map_and_the_sampler(tiny_clip) -> None:
+def test_compensation_needs_one_qmax_per_map(tiny_clip) -> None:
     config = FitConfig(epochs=1, batch_size=256, device="cpu")
-    result = fit(tiny_clip, SMALL, config)
+    sampler = clip_sampler(tiny_clip, Fraction(25), torch.device("cpu"))
+    result = fit(sampler, SMALL, config)
     with pytest.raises(ValueError, match="one qmax per linear map"):
-        quantize_with_compensation(result, QMAX[1:], config, 1)
-    result.sampler = None
-    with pytest.raises(ValueError, match="no longer holds"):
-        quantize_with_compensation(result, QMAX, config, 1)
+        quantize_with_compensation(result.model, sampler, QMAX[1:], config, 1)
 
 
 def test_compensation_steps_are_a_share_of_the_fit() -> None:

@@ -3,6 +3,7 @@ space; through the API, the CLI, and as exact identities on hand-built models.""
 
 from __future__ import annotations
 
+import dataclasses
 from fractions import Fraction
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from nvcodec.decoder.layer_maps import (
     dominant_layer,
     mean_alpha,
 )
+from nvcodec.decoder.views import View
 from nvcodec.errors import SettingsError
 from nvcodec.io.video import read_video
 from nvcodec.model.canvas import Canvas
@@ -29,6 +31,17 @@ from nvcodec.model.coordflow import CoordFlow, ModelConfig, blend
 from nvcodec.testing.synthetic import object_clip
 
 CANVAS = Canvas(32, 24, 8, Fraction(24))
+
+
+VIEW_OPTIONS = {field.name for field in dataclasses.fields(View)}
+
+
+def decode_with_view(data, **options):
+    """api.decode with the view's options gathered into a View."""
+    view = View(**{k: v for k, v in options.items() if k in VIEW_OPTIONS})
+    return api.decode(
+        data, view=view, **{k: v for k, v in options.items() if k not in VIEW_OPTIONS}
+    )
 
 
 def model_file(layers: int, use_flow: bool = True, seed: int = 0) -> bytes:
@@ -57,26 +70,28 @@ def model_file(layers: int, use_flow: bool = True, seed: int = 0) -> bytes:
     ],
 )
 def test_views_of_a_fitted_file(tiny_cfv: str, options: dict, shape: tuple) -> None:
-    frames = api.decode(tiny_cfv, **options).frames_u8
+    frames = decode_with_view(tiny_cfv, **options).frames_u8
     assert frames.shape == shape and frames.dtype == np.uint8
 
 
 def test_layer_zero_of_one_layer_is_the_plain_render() -> None:
     data = model_file(1)
     plain = api.decode(data).frames_u8
-    np.testing.assert_array_equal(api.decode(data, layer=0).frames_u8, plain)
+    np.testing.assert_array_equal(api.decode(data, view=View(layer=0)).frames_u8, plain)
 
 
 def test_dropping_one_of_two_layers_leaves_the_other() -> None:
     data = model_file(2)
     for kept, dropped in ((0, 1), (1, 0)):
-        alone = api.decode(data, layer=kept, fps=36).frames_u8
-        np.testing.assert_array_equal(api.decode(data, drop_layer=dropped, fps=36).frames_u8, alone)
-    assert not np.array_equal(api.decode(data, layer=0).frames_u8, alone)
+        alone = api.decode(data, fps=36, view=View(layer=kept)).frames_u8
+        np.testing.assert_array_equal(
+            api.decode(data, fps=36, view=View(drop_layer=dropped)).frames_u8, alone
+        )
+    assert not np.array_equal(api.decode(data, view=View(layer=0)).frames_u8, alone)
 
 
 def test_alpha_map_of_one_layer_is_its_palette_colour() -> None:
-    frames = api.decode(model_file(1), alpha_map=True).frames_u8
+    frames = api.decode(model_file(1), view=View(alpha_map=True)).frames_u8
     expected = np.round(PALETTE[0].numpy() * 255).astype(np.uint8)
     assert (frames == expected).all()
 
@@ -110,9 +125,9 @@ def test_canonical_window_around_a_still_model() -> None:
     pixel density, the window's central pixels are the frame's own pixel centres."""
     data = model_file(2, use_flow=False)
     plain = api.decode(data).frames_u8
-    narrow = api.decode(data, canonical=True, canonical_extent=1).frames_u8
+    narrow = api.decode(data, view=View(canonical=True, canonical_extent=1)).frames_u8
     np.testing.assert_array_equal(narrow, plain)
-    wide = api.decode(data, canonical=True).frames_u8.astype(int)
+    wide = api.decode(data, view=View(canonical=True)).frames_u8.astype(int)
     assert wide.shape == (8, 48, 64, 3)
     assert np.abs(wide[:, 12:36, 16:48] - plain).max() <= 1
 
@@ -146,16 +161,16 @@ def test_the_dominant_layer_covers_most_of_the_clip() -> None:
 )
 def test_impossible_view_settings(tiny_cfv: str, options: dict, message: str) -> None:
     with pytest.raises(SettingsError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        api.decode(tiny_cfv, **options)
+        decode_with_view(tiny_cfv, **options)
 
 
 def test_settings_a_model_cannot_honour() -> None:
     with pytest.raises(SettingsError, match="at least 2 layers"):
-        api.decode(model_file(1), drop_layer=0)
+        api.decode(model_file(1), view=View(drop_layer=0))
     with pytest.raises(SettingsError, match="needs a model with flow"):
-        api.decode(model_file(1, use_flow=False), stabilize=2.0)
+        api.decode(model_file(1, use_flow=False), view=View(stabilize=2.0))
     with pytest.raises(SettingsError, match="the model has 1 layer \\(0 to 0\\)"):
-        api.decode(model_file(1), layer=1)
+        api.decode(model_file(1), view=View(layer=1))
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from nvcodec.errors import SettingsError
 from nvcodec.model.coordflow import CoordFlow, count_parameters
 from nvcodec.model.presets import PRESETS, config_for_budget, config_for_preset
 
@@ -30,5 +31,5 @@ def test_presets_grow_and_xs_is_the_demo_size() -> None:
 
 
 def test_unknown_preset() -> None:
-    with pytest.raises(ValueError, match="unknown preset"):
+    with pytest.raises(SettingsError, match="unknown model size"):
         config_for_preset("xxl", 64, 64, 8)

@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nvcodec.errors import SettingsError
-from nvcodec.settings import MAX_SIDE, device_name, frame_range, frame_size, parse_fps
+from nvcodec.model.canvas import parse_fps
+from nvcodec.settings import MAX_SIDE, device_name, frame_range, frame_size
 
 ANYTHING = st.one_of(
     st.none(),

@@ -14,6 +14,7 @@ from hypothesis.extra.numpy import arrays
 from nvcodec import api
 from nvcodec.bitstream.codec import decode_cfv, encode_cfv
 from nvcodec.decoder.stabilize import gaussian_smooth, sample_trajectory, stabilized_transforms
+from nvcodec.decoder.views import View
 from nvcodec.model.canvas import Canvas
 from nvcodec.model.coordflow import CoordFlow, ModelConfig, similarity_matrices
 from nvcodec.model.coordinates import frame_times
@@ -112,7 +113,7 @@ def _square(matrices: torch.Tensor) -> torch.Tensor:
 def test_a_still_camera_renders_unchanged(fps) -> None:
     data = encode_cfv(moving_model(4, constant=True), CANVAS)
     plain = api.decode(data, fps=fps).frames_u8.astype(int)
-    stabilized = api.decode(data, fps=fps, stabilize=3.0).frames_u8.astype(int)
+    stabilized = api.decode(data, fps=fps, view=View(stabilize=3.0)).frames_u8.astype(int)
     assert np.abs(stabilized - plain).max() <= 1
 
 
@@ -127,4 +128,6 @@ def test_stabilizing_smooths_the_rendered_motion() -> None:
     steady = stabilized_transforms(model, CANVAS, 4.0, 0)(frames)[0, :, :, 2].numpy()
     assert np.abs(np.diff(steady, 2, axis=0)).sum() < np.abs(np.diff(shaky, 2, axis=0)).sum()
     plain = api.decode(data).frames_u8
-    assert not np.array_equal(api.decode(data, stabilize=4.0, stabilize_layer=0).frames_u8, plain)
+    assert not np.array_equal(
+        api.decode(data, view=View(stabilize=4.0, stabilize_layer=0)).frames_u8, plain
+    )

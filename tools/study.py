@@ -20,13 +20,13 @@ import torch
 
 from nvcodec.bitstream.codec import encode_cfv, quantized_model
 from nvcodec.encoder.compensate import quantize_with_compensation
-from nvcodec.encoder.fit import FitConfig, FitProgress, fit
+from nvcodec.encoder.fit import FitConfig, FitProgress, clip_sampler, fit
 from nvcodec.io.video import read_video
 from nvcodec.metrics import psnr
 from nvcodec.model.canvas import Canvas
 from nvcodec.model.coordflow import CoordFlow, ModelConfig, count_parameters
 from nvcodec.model.presets import PRESETS, config_for_budget
-from nvcodec.runtime import PRECISIONS, bfloat16_speedup
+from nvcodec.runtime import PRECISIONS, bfloat16_speedup, resolve_device
 from nvcodec.testing.synthetic import default_trajectory, pan_clip
 from tools.common import HELP_OPTIONS, bunny_path, describe, render_all, save, upsample
 
@@ -282,20 +282,21 @@ def flow(epochs: float, frames: int) -> None:
 @click.option("--qmax", "levels", default="127,63,45,31", show_default=True)
 def compensation(epochs: float, frames: int, steps_per_round: int, levels: str) -> None:
     """Bunny 160x90, xs preset: PSNR and file size at one qmax for every linear map, quantized
-    plainly and with compensation (nvcodec/compensate.py)."""
+    plainly and with compensation (nvcodec/encoder/compensate.py)."""
     clip = read_video(bunny_path(), 0, frames, (160, 90)).frames_u8
     config = config_for_budget(PRESETS["xs"], 160, 90, frames)
     fit_config = FitConfig(epochs=epochs, seed=0)
-    fitted = fit(clip, config, fit_config)
+    sampler = clip_sampler(clip, Fraction(25), resolve_device(fit_config.device))
+    fitted = fit(sampler, config, fit_config)
     unquantized = psnr(clip, render_all(fitted.model, fitted.canvas, 160, 90))
     click.echo(f"unquantized {unquantized:.2f} dB")
     rows = []
     for qmax in (int(level) for level in levels.split(",")):
         per_map = (qmax,) * len(fitted.model.linear_weights())
         plain = quantized_model(fitted.model, per_map)
-        result = copy.deepcopy(fitted)
-        quantize_with_compensation(result, per_map, fit_config, steps_per_round)
-        compensated = quantized_model(result.model, per_map)
+        tuned = copy.deepcopy(fitted.model)
+        quantize_with_compensation(tuned, sampler, per_map, fit_config, steps_per_round)
+        compensated = quantized_model(tuned, per_map)
         row = {"qmax": qmax}
         for name, model in (("plain", plain), ("compensated", compensated)):
             size = len(encode_cfv(model, fitted.canvas, qmax=per_map))

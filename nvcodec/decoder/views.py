@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from nvcodec.decoder.layer_maps import alpha_map, blend_layers, dominant_layer
-from nvcodec.decoder.render import render_raw, to_uint8
+from nvcodec.decoder.render import render, render_raw, to_uint8
 from nvcodec.decoder.stabilize import stabilized_transforms
 from nvcodec.errors import SettingsError
 from nvcodec.model.canvas import Canvas
@@ -108,6 +108,9 @@ class View:
     ) -> Iterator[np.ndarray]:
         """The frames as H x W x 3 uint8 arrays, rendered as this view asks."""
         self.check(model.config)
+        if self.plain:
+            yield from render(model, canvas, width, height, source_frames)
+            return
         kept = list(range(model.config.num_layers))
         if self.layer is not None:
             kept = [self.layer]

@@ -4,11 +4,9 @@ all biases (stored finely). The first round takes the flow nets' maps (every pix
 coordinates go through them; they are too small to deserve rounds of their own) and the
 colour nets' first map; each later round the next colour map.
 
-On Bunny 160x90x32 (xs preset fitted 50 epochs, 36.44 dB), with the same step for every map
-and 500 steps after each round: plain quantization at qmax 63 costs 0.55 dB, compensated
-0.19 dB; at 45, 1.06 and 0.40 dB; at 31, 1.91 and 0.79 dB
-(tools/results/compensation_160x90x32.json). The rate control (nvcodec.encoder.ratecontrol) prices
-its steps with that recovery in mind.
+What compensation recovers against plain quantization is measured by `python -m tools.study
+compensation` (tools/results/compensation_160x90x32.json); the rate control
+(nvcodec.encoder.ratecontrol) prices its steps with that recovery in mind.
 """
 
 from __future__ import annotations
@@ -19,7 +17,8 @@ from collections.abc import Sequence
 import torch
 
 from nvcodec.bitstream.quantize import on_grid
-from nvcodec.encoder.fit import FitConfig, FitResult, default_batch_size, default_lr, train_step
+from nvcodec.encoder.fit import FitConfig, default_batch_size, default_lr, train_step
+from nvcodec.encoder.sampler import ClipSampler
 from nvcodec.model.coordflow import CoordFlow
 from nvcodec.runtime import flushed_denormals, resolve_precision
 
@@ -37,15 +36,16 @@ def compensation_steps(fit_steps: int, model: CoordFlow) -> int:
 
 
 def quantize_with_compensation(
-    result: FitResult, qmax: Sequence[int], fit_config: FitConfig, steps_per_round: int
+    model: CoordFlow,
+    sampler: ClipSampler,
+    qmax: Sequence[int],
+    fit_config: FitConfig,
+    steps_per_round: int,
 ) -> None:
-    """Put `result.model`'s weights on the grids of `qmax` (one per linear map, in
+    """Put `model`'s weights on the grids of `qmax` (one per linear map, in
     `CoordFlow.linear_weights` order), fine-tuning the rest `steps_per_round` steps after each
-    round. The model is changed in place and ends in eval mode; writing it with the same
-    `qmax` adds no further weight error."""
-    model, sampler = result.model, result.sampler
-    if sampler is None:
-        raise ValueError("the fit result no longer holds its clip sampler")
+    round on batches of the sampler's clip. The model is changed in place and ends in eval
+    mode; writing it with the same `qmax` adds no further weight error."""
     weights = model.linear_weights()
     if len(qmax) != len(weights):
         raise ValueError(f"need one qmax per linear map ({len(weights)}), got {len(qmax)}")

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
 
 import numpy as np
 import torch
 
-from nvcodec.encoder.loss_weights import pixel_weights
+from nvcodec.encoder.loss import coordflow_loss
+from nvcodec.encoder.sampler import ClipSampler
 from nvcodec.errors import FitError
 from nvcodec.metrics import psnr_from_mse
 from nvcodec.model.canvas import Canvas
-from nvcodec.model.coordflow import CoordFlow, ModelConfig, blend
-from nvcodec.model.coordinates import frame_times, pixel_coordinates
+from nvcodec.model.coordflow import CoordFlow, ModelConfig
 from nvcodec.runtime import (
     flushed_denormals,
     precision_name,
@@ -42,7 +43,7 @@ class FitConfig:
     follows a linear warm-up then a cosine to zero over the run's progress: steps for an epoch
     budget (bit-reproducible for a seed), fitting time for a wall-clock budget. The peak rate,
     when not given, follows the model's width (`default_lr`). `precision` is that of the
-    colour nets' products (`nvcodec.precision.resolve_precision`).
+    colour nets' products (`nvcodec.runtime.resolve_precision`).
     """
 
     epochs: float | None = 20.0
@@ -99,115 +100,60 @@ class FitResult:
     precision: str = "float32"
     history: list[FitProgress] = field(default_factory=list)
     recoveries: int = 0
-    # The clip's pixels, targets and loss weights, kept for fine-tuning after the fit
-    # (nvcodec.encoder.compensate); drop it when done, it holds the clip.
-    sampler: ClipSampler | None = field(default=None, repr=False)
 
 
 def default_lr(model_config: ModelConfig) -> float:
-    """Peak learning rate: 2e-2 up to the xs preset's width, then inversely proportional to
-    the width, as Adam's step on a hidden layer moves its outputs in proportion to the fan-in.
-
-    At 2e-2 the s preset (width 600) blew up within a second on a synthetic pan and ended a
-    25-s fit at 15.4 dB; at 5e-3 it reached 27.0 dB.
-    """
+    """Peak learning rate: LR up to the xs preset's width, then inversely proportional to the
+    width, as Adam's step on a hidden layer moves its outputs in proportion to the fan-in (wider
+    presets diverged at LR)."""
     return LR * min(1.0, LR_WIDTH / model_config.colour_width)
 
 
 def default_batch_size(device: torch.device) -> int:
-    """Pixels per step when not given: CUDA_BATCH_SIZE on CUDA, CPU_BATCH_SIZE on the CPU.
-
-    On the CPU, Bunny 160x90x32 with the xs preset (tools/results/precision_160x90x32.json):
-    after 90 s of fitting 4096 beat 8192 and 16384 in both precisions (by 0.6 and 2.2 dB in
-    bfloat16); after 300 s it still won in float32, while in bfloat16 8192 won by 0.6 dB. The
-    same study's previous run (that file at commit 6b3df38) had 4096 ahead of 2048 by 2.2 dB
-    in float32 and 2.8 dB in bfloat16 after 300 s.
-    """
+    """Pixels per step when not given: CUDA_BATCH_SIZE on CUDA, CPU_BATCH_SIZE on the CPU (the
+    CPU value from `python -m tools.study precision`, tools/results/precision_160x90x32.json)."""
     return CUDA_BATCH_SIZE if device.type == "cuda" else CPU_BATCH_SIZE
 
 
-class ClipSampler:
-    """Random pixel batches over the whole clip, with coordinates, targets and loss weights.
-
-    The clip stays uint8 and the weights float16 on the device; a batch gathers only what it
-    needs, so memory does not grow with float copies of the video.
-    """
-
-    def __init__(self, frames_u8: np.ndarray, canvas: Canvas, device: torch.device) -> None:
-        self.canvas = canvas
-        self.pixels_per_frame = canvas.width * canvas.height
-        self.num_pixels = self.pixels_per_frame * canvas.num_frames
-        self.rgb = torch.as_tensor(frames_u8).reshape(-1, 3).to(device)
-        self.weight = pixel_weights(frames_u8).reshape(-1).to(device)
-        x, y = pixel_coordinates(canvas, canvas.width, canvas.height)
-        self.x, self.y = x.to(device), y.to(device)
-        self.times = frame_times(canvas, torch.arange(canvas.num_frames)).to(device)
-
-    def batch(
-        self, size: int, generator: torch.Generator
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(xy [N, 2], frame index [N], target rgb [N, 3] in [0, 1], weight [N])."""
-        device = self.rgb.device
-        index = torch.randint(self.num_pixels, (size,), generator=generator, device=device)
-        frame = index // self.pixels_per_frame
-        within = index - frame * self.pixels_per_frame
-        row = within // self.canvas.width
-        column = within - row * self.canvas.width
-        xy = torch.stack((self.x[column], self.y[row]), dim=-1)
-        return xy, frame, self.rgb[index].float() / 255.0, self.weight[index].float()
-
-
-def combined_loss(
-    rgb: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, l2_weight: float
-) -> torch.Tensor:
-    """Per-pixel w (|d|_1 + lambda |d|^2) over the channels (eq. 5), not yet averaged."""
-    delta = rgb - target
-    return weight * (delta.abs().sum(-1) + l2_weight * delta.square().sum(-1))
-
-
-def coordflow_loss(
-    raw: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, config: FitConfig
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """L = L_combined + gamma L_layer (eqs. 5-6); also returns the blended RGB's squared error."""
-    rgb, layer_rgb, alphas = blend(raw)
-    loss = combined_loss(rgb, target, weight, config.l2_weight).mean()
-    if config.layer_loss_weight and raw.shape[0] > 1:
-        per_layer = combined_loss(layer_rgb, target, weight, config.l2_weight)
-        loss = loss + config.layer_loss_weight * (alphas * per_layer).sum(0).mean()
-    return loss, (rgb.detach().clamp(0, 1) - target).square().mean()
+def clip_sampler(frames_u8: np.ndarray, fps: Fraction, device: torch.device) -> ClipSampler:
+    """The sampler of T x H x W x 3 uint8 frames at `fps`, on `device`."""
+    if frames_u8.ndim != 4 or frames_u8.shape[-1] != 3 or frames_u8.dtype != np.uint8:
+        raise FitError(
+            f"expected T x H x W x 3 uint8 frames, got {frames_u8.dtype} {frames_u8.shape}"
+        )
+    canvas = Canvas(frames_u8.shape[2], frames_u8.shape[1], frames_u8.shape[0], Fraction(fps))
+    return ClipSampler(frames_u8, canvas, device)
 
 
 def fit(
-    frames_u8: np.ndarray,
+    clip: np.ndarray | ClipSampler,
     model_config: ModelConfig,
     fit_config: FitConfig,
     fps: Fraction = Fraction(25),
     on_progress: Callable[[FitProgress], None] | None = None,
 ) -> FitResult:
-    """Overfit a fresh CoordFlow to T x H x W x 3 uint8 frames."""
-    device = resolve_device(fit_config.device)
+    """Overfit a fresh CoordFlow to T x H x W x 3 uint8 frames at `fps`, or to the clip of a
+    sampler built for it (which then fixes the device and the frame rate)."""
+    if isinstance(clip, ClipSampler):
+        sampler = clip
+    else:
+        sampler = clip_sampler(clip, fps, resolve_device(fit_config.device))
+    device = sampler.rgb.device
     if device.type == "cpu":
         retain_freed_memory()
     with flushed_denormals(device):
-        return _fit_on(device, frames_u8, model_config, fit_config, fps, on_progress)
+        return _fit_on(sampler, model_config, fit_config, on_progress)
 
 
 def _fit_on(
-    device: torch.device,
-    frames_u8: np.ndarray,
+    sampler: ClipSampler,
     model_config: ModelConfig,
     fit_config: FitConfig,
-    fps: Fraction,
     on_progress: Callable[[FitProgress], None] | None,
 ) -> FitResult:
-    if frames_u8.ndim != 4 or frames_u8.shape[-1] != 3 or frames_u8.dtype != np.uint8:
-        raise FitError(
-            f"expected T x H x W x 3 uint8 frames, got {frames_u8.dtype} {frames_u8.shape}"
-        )
+    device, canvas = sampler.rgb.device, sampler.canvas
     torch.manual_seed(fit_config.seed)
     generator = torch.Generator(device=device).manual_seed(fit_config.seed)
-    canvas = Canvas(frames_u8.shape[2], frames_u8.shape[1], frames_u8.shape[0], Fraction(fps))
-    sampler = ClipSampler(frames_u8, canvas, device)
     model = CoordFlow(model_config).to(device)
     # The fused step updates every tensor in one pass; the per-tensor loop costs a tenth of a
     # CPU step at these sizes.
@@ -227,9 +173,7 @@ def _fit_on(
     )
     guard = DivergenceGuard(model, optimiser)
     dtype = resolve_precision(fit_config.precision, device)
-    result = FitResult(
-        model, canvas, 0, 0.0, 0.0, str(device), precision_name(dtype), sampler=sampler
-    )
+    result = FitResult(model, canvas, 0, 0.0, 0.0, str(device), precision_name(dtype))
     clock = FitClock()
     window = RunningMetrics()
     last_report = 0.0
@@ -277,7 +221,9 @@ def train_step(
     returns the loss and the batch's squared error."""
     xy, frame, target, weight = sampler.batch(batch_size, generator)
     raw = model.layer_outputs(xy, frame, sampler.times, dtype)
-    loss, mse = coordflow_loss(raw, target, weight, fit_config)
+    loss, mse = coordflow_loss(
+        raw, target, weight, fit_config.l2_weight, fit_config.layer_loss_weight
+    )
     optimiser.zero_grad(set_to_none=True)
     loss.backward()
     optimiser.step()
@@ -310,19 +256,14 @@ class FitClock:
     def seconds(self) -> float:
         return time.perf_counter() - self.start - self.excluded
 
-    def paused(self) -> _Pause:
-        return _Pause(self)
-
-
-class _Pause:
-    def __init__(self, clock: FitClock) -> None:
-        self.clock = clock
-
-    def __enter__(self) -> None:
-        self.began = time.perf_counter()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.clock.excluded += time.perf_counter() - self.began
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Time inside the block does not count as fitting time."""
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.excluded += time.perf_counter() - began
 
 
 class RunningMetrics:

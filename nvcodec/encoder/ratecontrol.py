@@ -1,20 +1,16 @@
 """Rate control: how coarsely to quantize a fitted model, and how large a model a bit budget buys.
 
-The int8 range is more than a fitted model needs, and its linear maps differ widely in how
-much a coarser step hurts: on Bunny the colour nets' hidden maps, nearly 90% of the weights,
-give up their first bits per weight for 0.1-0.3 dB each, while their first and last maps cost
-several times as much per bit saved, and the flow nets' maps go down to qmax 22-31 for a few
-hundredths of a dB. The encoder therefore chooses a step per linear map, greedily:
-each round makes one map's step one level coarser, the map that saves the most bits per dB
-lost (PSNR measured on a sample of the clip's pixels), as long as that move costs at most
+The int8 range is more than a fitted model needs, and its linear maps differ widely in how much
+a coarser step hurts. The encoder therefore chooses a step per linear map, greedily: each round
+makes one map's step one level coarser, the map that saves the most bits per dB lost (PSNR
+measured on a sample of the clip's pixels), as long as that move costs at most
 `MAX_DB_PER_BIT` dB per bit per parameter saved.
 
-The limit is the codec's own exchange rate. Halving the bits per parameter could instead
-halve the model, and on Bunny a model twice the size gained 1.45 dB at about 7 bits per
-parameter: about 0.3 dB per bit per parameter. The costs measured here are of plain
-quantization; the encoder then quantizes with compensation (nvcodec.encoder.compensate), which
-recovers 55-65% of them, so plain moves up to 0.75 dB per bit per parameter end near that
-rate. The decoder does not care: the file holds int8 codes and their scales either way.
+The limit is the codec's own exchange rate: the bits saved could instead buy a larger model, and
+the PSNR a larger model gains per bit per parameter sets the price. The costs measured here are
+of plain quantization; the encoder then quantizes with compensation (nvcodec.encoder.compensate),
+which recovers much of them, so the limit is set above that exchange rate. The decoder does not
+care: the file holds int8 codes and their scales either way.
 """
 
 from __future__ import annotations
@@ -22,23 +18,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from nvcodec.bitstream.codec import quantized_model
 from nvcodec.bitstream.entropy import estimated_bits
 from nvcodec.bitstream.quantize import quantize_per_channel
-from nvcodec.decoder.render import to_uint8
-from nvcodec.metrics import psnr
+from nvcodec.encoder.sampler import PixelSample
 from nvcodec.model.canvas import Canvas
-from nvcodec.model.coordflow import CoordFlow, blend, count_parameters
-from nvcodec.model.coordinates import frame_times, pixel_coordinates
-from nvcodec.runtime import render_precision
+from nvcodec.model.coordflow import CoordFlow, count_parameters
 
 QMAX_LEVELS = (127, 90, 63, 45, 31, 22, 15)
 """Candidate largest codes, half a bit apart."""
 MAX_DB_PER_BIT = 0.75
-SAMPLE_PIXELS = 1 << 16
-BATCH_PIXELS = 1 << 14
 BITS_PER_WEIGHT = 6.0
 """Typical file bits per parameter (container included), to size a model for a bpp target."""
 BPP_TOLERANCE = 0.1
@@ -55,40 +45,6 @@ class QuantChoice:
     """At qmax 127 everywhere, where the choice starts."""
     psnr_quantized: float
     saved_bits_per_parameter: float
-
-
-class PixelSample:
-    """A fixed random sample of the clip's pixels, to compare models cheaply at any size."""
-
-    def __init__(
-        self, canvas: Canvas, frames_u8: np.ndarray, count: int = SAMPLE_PIXELS, seed: int = 0
-    ) -> None:
-        self.canvas = canvas
-        per_frame = canvas.width * canvas.height
-        total = per_frame * canvas.num_frames
-        generator = torch.Generator().manual_seed(seed)
-        index = torch.randperm(total, generator=generator)[:count].sort().values
-        self.frame_index = index // per_frame
-        row, column = (index % per_frame) // canvas.width, index % canvas.width
-        x, y = pixel_coordinates(canvas, canvas.width, canvas.height)
-        self.xy = torch.stack((x[column], y[row]), dim=-1)
-        flat = np.asarray(frames_u8).reshape(-1, 3)
-        self.target_u8 = flat[index.numpy()]
-        self.times = frame_times(canvas, torch.arange(canvas.num_frames))
-
-    @torch.no_grad()
-    def psnr(self, model: CoordFlow) -> float:
-        """PSNR of the model's uint8 pixels against the clip's, as a render would give them."""
-        device = next(model.parameters()).device
-        dtype = render_precision(device)
-        times = self.times.to(device)
-        pieces = []
-        for start in range(0, len(self.xy), BATCH_PIXELS):
-            stop = start + BATCH_PIXELS
-            xy, frame_index = self.xy[start:stop], self.frame_index[start:stop]
-            raw = model.layer_outputs(xy.to(device), frame_index.to(device), times, dtype)
-            pieces.append(to_uint8(blend(raw)[0]))
-        return psnr(self.target_u8, np.concatenate(pieces))
 
 
 def choose_qmax(

@@ -1,5 +1,6 @@
 """A .cfv file as the API and `cfv info` take it: a path, its bytes or a binary file object,
-read with the checks that come before parsing, and described by `probe` without torch."""
+refused with one line (missing, a folder, not a .cfv file) before the whole file is read, and
+described by `probe` without torch."""
 
 from __future__ import annotations
 
@@ -8,24 +9,24 @@ from pathlib import Path
 from typing import BinaryIO
 
 from nvcodec.bitstream.cfv import CfvInfo, probe_cfv
-from nvcodec.bitstream.container import MAX_CHUNK_LENGTH, SIGNATURE
+from nvcodec.bitstream.container import MAX_CHUNK_LENGTH, SIGNATURE, check_signature
 from nvcodec.errors import CfvError, FileError
 
 MAX_FILE_BYTES = 2 * MAX_CHUNK_LENGTH
 """A .cfv file larger than this cannot hold a model within the format's bounds."""
 
-CfvInput = str | os.PathLike | bytes | bytearray | memoryview
+CfvInput = str | os.PathLike | bytes | bytearray | memoryview | BinaryIO
 
 
 def probe(input: CfvInput) -> CfvInfo:
     """Describe a .cfv file (a path, its bytes or a binary file object): header,
     architecture, sizes, metadata."""
-    return probe_cfv(read_cfv(input))
+    return probe_cfv(read_cfv_bytes(input))
 
 
-def read_cfv(input: CfvInput) -> bytes:
-    """The bytes of a .cfv file given as a path, as bytes, or as a file object opened in
-    binary mode; a file that is not a .cfv file is refused from its first bytes."""
+def read_cfv_bytes(input: CfvInput) -> bytes:
+    """The bytes of a .cfv file given as a path, as the bytes themselves, or as a file object
+    opened in binary mode."""
     if isinstance(input, bytes | bytearray | memoryview):
         return bytes(input)
     if hasattr(input, "read"):
@@ -62,6 +63,5 @@ def _signature(handle: BinaryIO, name: object) -> bytes:
     head = handle.read(len(SIGNATURE))
     if not isinstance(head, bytes):
         raise FileError(f"{name}: open it in binary mode ('rb') to read a .cfv file")
-    if head != SIGNATURE:
-        probe_cfv(head)  # raises the signature's own error
+    check_signature(head)
     return head

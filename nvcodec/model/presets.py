@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import math
 
+from nvcodec.errors import SettingsError
 from nvcodec.model.config import ModelConfig, mlp_parameters
 
 # Total parameters per preset. xs is the CPU demo size; s, m and l follow the paper's S/M/L
 # (3.13M, 6.11M, 12.68M on UVG 1080p).
 PRESETS = {"xs": 100_000, "s": 3_000_000, "m": 6_000_000, "l": 12_500_000}
+DEFAULT_PRESET = "s"
 # Hidden layers of each colour net by its parameter share: deeper as the budget grows, so the
 # width stays in the few-hundreds where one more layer buys more than more width.
 DEPTH_TIERS = ((150_000, 3), (600_000, 4), (2_000_000, 5))
@@ -65,9 +67,15 @@ def config_for_budget(
     return ModelConfig(**{**base.to_dict(), "colour_width": colour_width})
 
 
+def preset_parameters(name: str | None) -> int:
+    """The parameter budget of a preset (DEFAULT_PRESET for None); SettingsError if unknown."""
+    name = DEFAULT_PRESET if name is None else name
+    if name not in PRESETS:
+        raise SettingsError(f"unknown model size {name!r}; choose one of {', '.join(PRESETS)}")
+    return PRESETS[name]
+
+
 def config_for_preset(
     name: str, width: int, height: int, num_frames: int, **options: object
 ) -> ModelConfig:
-    if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
-    return config_for_budget(PRESETS[name], width, height, num_frames, **options)
+    return config_for_budget(preset_parameters(name), width, height, num_frames, **options)

@@ -5,7 +5,7 @@ and the encode time it takes to reach a given quality.
     python -m tools.bench.speed --quick    # xs and s only, short runs: a sanity check
 
 Each throughput is a share of the ceiling in its own precision: a large matrix product's
-FLOP/s in that precision, measured in the same run; model FLOPs are exact (nvcodec/cost.py).
+FLOP/s in that precision, measured in the same run; model FLOPs are exact (nvcodec/model/flops.py).
 Fitting is measured in both precisions the encoder offers (float32 and bfloat16 products),
 rendering in the decoder's (float32 on the CPU, bfloat16 on CUDA). Throughput is measured on a
 synthetic pan (content does not change the work). Time to quality is measured on real content:

@@ -1,0 +1,148 @@
+"""The encoder: frames in, a measured .cfv file out.
+
+Fit, choose a quantization step per linear map, quantize with compensation, measure the model
+the decoder will rebuild, then write the file once, its measurements in its metadata. A `bpp`
+target refits once at the measured bits per parameter when the first file misses it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+import torch
+
+from nvcodec.bitstream.cfv import CfvInfo, probe_cfv
+from nvcodec.bitstream.codec import encode_cfv, quantized_model
+from nvcodec.decoder.render import render
+from nvcodec.encoder.compensate import compensation_steps, quantize_with_compensation
+from nvcodec.encoder.fit import FitConfig, FitProgress, clip_sampler, fit
+from nvcodec.encoder.ratecontrol import bpp_within_tolerance, choose_qmax, params_for_bpp
+from nvcodec.errors import SettingsError
+from nvcodec.metrics import mean_squared_error, psnr_from_mse
+from nvcodec.model.canvas import Canvas
+from nvcodec.model.config import ModelConfig, parameter_count
+from nvcodec.model.coordflow import CoordFlow
+from nvcodec.model.presets import config_for_budget
+from nvcodec.runtime import resolve_device
+
+
+@dataclass(frozen=True)
+class EncodedClip:
+    """A written file and what the encoder measured on the way (PSNRs in dB of the model's
+    render against the input frames)."""
+
+    data: bytes
+    info: CfvInfo
+    psnr: float
+    psnr_unquantized: float
+    psnr_per_frame: list[float]
+    qmax: tuple[int, ...]
+    epochs: float
+    fit_seconds: float
+    device: str
+    precision: str
+    warnings: list[str] = field(default_factory=list)
+
+
+def encode_clip(
+    frames_u8: np.ndarray,
+    fps: Fraction,
+    fit_config: FitConfig,
+    *,
+    params: int | None = None,
+    bpp: float | None = None,
+    layers: int = 2,
+    metadata: dict | None = None,
+    on_progress: Callable[[FitProgress], None] | None = None,
+) -> EncodedClip:
+    """Encode T x H x W x 3 uint8 frames with a model of `params` parameters, or of the size
+    whose file comes within 10% of `bpp` bits per pixel; `metadata` is stored with the
+    measurements added."""
+    if (params is None) == (bpp is None):
+        raise SettingsError("give the model size as a parameter count or as a bpp target")
+    count, height, width = frames_u8.shape[:3]
+    budget = params if bpp is None else params_for_bpp(bpp, width, height, count)
+    encoded = _encode_at(frames_u8, fps, budget, layers, fit_config, metadata, on_progress)
+    if bpp is None or bpp_within_tolerance(encoded.info.bpp, bpp):
+        return encoded
+    # The bits a weight costs are only known after fitting: refit once at the measured rate.
+    budget = max(1, round(budget * bpp / encoded.info.bpp))
+    encoded = _encode_at(frames_u8, fps, budget, layers, fit_config, metadata, on_progress)
+    if not bpp_within_tolerance(encoded.info.bpp, bpp):
+        encoded.warnings.append(
+            f"the file has {encoded.info.bpp:.4g} bpp, outside 10% of the {bpp:g} asked for"
+        )
+    return encoded
+
+
+def measure(model: CoordFlow, canvas: Canvas, frames_u8: np.ndarray) -> tuple[list[float], float]:
+    """Per-frame PSNRs and the clip's PSNR (from the MSE over all frames) of a model's render."""
+    times = torch.arange(canvas.num_frames, dtype=torch.float64)
+    rendered = render(model, canvas, canvas.width, canvas.height, times)
+    errors = [mean_squared_error(ref, out) for ref, out in zip(frames_u8, rendered, strict=True)]
+    per_frame = [psnr_from_mse(error, 255.0) for error in errors]
+    return per_frame, psnr_from_mse(float(np.mean(errors)), 255.0)
+
+
+def model_config(budget: int, width: int, height: int, frames: int, layers: int) -> ModelConfig:
+    """The model for a parameter budget; SettingsError when no model of that size exists."""
+    try:
+        config = config_for_budget(budget, width, height, frames, num_layers=layers)
+    except ValueError:  # a budget below the flow networks' own size
+        config = None
+    if config is None or parameter_count(config) > budget:
+        raise SettingsError(f"{budget} parameters are too few for a {layers}-layer model")
+    return config
+
+
+def _encode_at(
+    frames_u8: np.ndarray,
+    fps: Fraction,
+    budget: int,
+    layers: int,
+    fit_config: FitConfig,
+    metadata: dict | None,
+    on_progress: Callable[[FitProgress], None] | None,
+) -> EncodedClip:
+    count, height, width = frames_u8.shape[:3]
+    config = model_config(budget, width, height, count, layers)
+    sampler = clip_sampler(frames_u8, fps, resolve_device(fit_config.device))
+    result = fit(sampler, config, fit_config, on_progress=on_progress)
+    model, canvas = result.model, result.canvas
+    psnr_unquantized = measure(model, canvas, frames_u8)[1]
+    choice = choose_qmax(model, canvas, frames_u8)
+    steps = compensation_steps(result.steps, model)
+    quantize_with_compensation(model, sampler, choice.qmax, fit_config, steps)
+    del sampler  # it holds the clip on the device
+    per_frame, overall = measure(quantized_model(model, choice.qmax), canvas, frames_u8)
+    measured = {
+        "psnr": _rounded(overall),
+        "psnr_unquantized": _rounded(psnr_unquantized),
+        "qmax": list(choice.qmax),
+        "epochs": round(result.epochs, 3),
+        "fit_seconds": round(result.seconds, 3),
+        "device": result.device,
+        "precision": result.precision,
+    }
+    data = encode_cfv(model, canvas, {**(metadata or {}), **measured}, choice.qmax)
+    return EncodedClip(
+        data=data,
+        info=probe_cfv(data),
+        psnr=overall,
+        psnr_unquantized=psnr_unquantized,
+        psnr_per_frame=per_frame,
+        qmax=choice.qmax,
+        epochs=result.epochs,
+        fit_seconds=result.seconds,
+        device=result.device,
+        precision=result.precision,
+    )
+
+
+def _rounded(value: float) -> float | None:
+    """A PSNR for the file's metadata: 4 decimals are plenty, and JSON has no infinity."""
+    return round(value, 4) if math.isfinite(value) else None
