@@ -23,7 +23,8 @@ DEVICE_CHOICES = "auto, cpu, cuda or cuda:N"
 BARE_FRAME_HINT = "use --frames 0:{n} for {n} frames, {n}:{next} for frame {n} alone"
 
 FrameRange = tuple[int | None, int | None]
-_DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
+_DEVICE = re.compile(r"auto|cpu|cuda(:[0-9]+)?")
+_WHOLE = re.compile(r"-?[0-9]+")
 
 
 def unknown_precision(name: object) -> str:
@@ -61,7 +62,7 @@ def frame_range(value: object) -> FrameRange | None:
 
 
 def _refuse_bare_frame(text: str) -> None:
-    if text.isdigit():
+    if _WHOLE.fullmatch(text) and not text.startswith("-"):
         n = int(text)
         hint = BARE_FRAME_HINT.format(n=n, next=n + 1)
         raise SettingsError(f"frames {n}: a single number is ambiguous; {hint}")
@@ -71,7 +72,7 @@ def _refuse_bare_frame(text: str) -> None:
 def _frame_number(value: object, whole: object) -> int:
     """One end of a frame range: a whole number from 0."""
     if isinstance(value, str):
-        if not value.strip().lstrip("-").isdigit():
+        if not _WHOLE.fullmatch(value.strip()):
             raise SettingsError(f"{whole!r} is not a frame range like 10:50")
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
@@ -87,7 +88,7 @@ def frame_size(value: object) -> tuple[int, int] | None:
         return None
     if isinstance(value, str):
         width, sep, height = value.strip().lower().partition("x")
-        if not (sep and width.isdigit() and height.isdigit()):
+        if not (sep and _WHOLE.fullmatch(width) and _WHOLE.fullmatch(height)):
             raise SettingsError(f"{value!r} is not a size like 1280x720")
         size = int(width), int(height)
     elif (
@@ -129,8 +130,9 @@ def check_positive(name: str, value: object, *, whole: bool = False) -> None:
 
 
 def check_layer_index(name: str, value: object) -> None:
-    """Refuse a layer number that is not a whole number from 0; None means "not given"."""
+    """Refuse a layer number that is not a whole number (the model says which exist); None
+    means "not given"."""
     if value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise SettingsError(f"{name} must be a layer number from 0, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise SettingsError(f"{name} must be a whole layer number, got {value!r}")

@@ -123,7 +123,7 @@ def test_ctrl_c_during_start_up_is_one_line(
         (["encode", "in.mp4", "o.cfv", "--preset", "xs", "--model-size", "s"], "--model-size only"),
         # The same kind of mistake gets the same exit code (usage: 2).
         (["decode", "in.cfv", "-s", "0x0"], "out of range"),
-        (["decode", "in.cfv", "-s", "-1x36"], "not a size"),
+        (["decode", "in.cfv", "-s", "-1x36"], "out of range"),
         (["decode", "in.cfv", "--frames", "5:3"], "is empty"),
         (["decode", "in.cfv", "--frames", "-5:3"], "start at 0"),
         (["decode", "in.cfv", "--scale", "0"], "--scale"),

@@ -10,7 +10,6 @@ rendering with bilinear upsampling against the true 320x180 frames.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -29,9 +28,10 @@ X265_CRFS = (18, 24, 30, 36)
 def cfv(*args: str, capture: bool = False) -> str:
     """Run the `cfv` command as a user would type it, echoing the command line."""
     click.echo("$ cfv " + " ".join(args), err=True)
-    program = shutil.which("cfv")
-    command = [program] if program else [sys.executable, "-m", "nvcodec.cli"]
-    done = subprocess.run(command + list(args), check=True, text=True, capture_output=capture)
+    # `python -m nvcodec` is `cfv` of this interpreter (that of .venv under make demo), where a
+    # `cfv` on PATH may belong to another installation.
+    command = [sys.executable, "-m", "nvcodec", *args]
+    done = subprocess.run(command, check=True, text=True, capture_output=capture)
     return done.stdout if capture else ""
 
 
