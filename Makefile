@@ -20,7 +20,7 @@ install: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test,demo]'
 
 lint: install
-	$(BIN)/python -m ruff check nvcodec tools tests
+	$(BIN)/python -m ruff check nvcodec tools tests spec
 
 test: lint
 	$(BIN)/python -m pytest -q

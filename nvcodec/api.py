@@ -12,7 +12,7 @@ import numbers
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from fractions import Fraction
 from pathlib import Path
 
@@ -23,9 +23,8 @@ from nvcodec.bitstream.codec import decode_cfv
 from nvcodec.decoder.pipeline import DecodeProgress, plan_render
 from nvcodec.decoder.views import View
 from nvcodec.encoder.clip import input_clip
-from nvcodec.encoder.compensate import SHARE_OF_FIT
 from nvcodec.encoder.fit import FitConfig, FitProgress
-from nvcodec.encoder.pipeline import encode_clip
+from nvcodec.encoder.pipeline import EncodedClip, EncodeJob, encode_clip
 from nvcodec.errors import SettingsError
 from nvcodec.io.atomic import atomic_output, atomic_pattern, check_output
 from nvcodec.io.cfv_file import CfvInput, probe, read_cfv_bytes
@@ -54,37 +53,58 @@ def encoder_version() -> str:
 
 
 @dataclass(frozen=True)
-class EncodeSummary:
+class EncodeSummary(EncodedClip):
     """What an encode produced; `psnr` is that of the decoded file against the input frames."""
 
-    output: str | None
-    width: int
-    height: int
-    frames: int
-    fps: Fraction
-    params: int
-    bytes: int
-    bpp: float
-    bits_per_weight: float
-    psnr: float
-    psnr_unquantized: float
-    psnr_per_frame: list[float]
-    qmax: tuple[int, ...]
-    epochs: float
-    fit_seconds: float
-    seconds: float
-    device: str
-    precision: str
-    architecture: dict
-    warnings: list[str] = field(default_factory=list)
-    data: bytes = field(default=b"", repr=False)
+    output: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def width(self) -> int:
+        return self.info.canvas.width
+
+    @property
+    def height(self) -> int:
+        return self.info.canvas.height
+
+    @property
+    def frames(self) -> int:
+        return self.info.canvas.num_frames
+
+    @property
+    def fps(self) -> Fraction:
+        return self.info.canvas.fps
+
+    @property
+    def params(self) -> int:
+        return self.info.params
+
+    @property
+    def bytes(self) -> int:
+        return self.info.bytes
+
+    @property
+    def bpp(self) -> float:
+        return self.info.bpp
+
+    @property
+    def bits_per_weight(self) -> float:
+        return self.info.bits_per_weight
+
+    @property
+    def architecture(self) -> dict:
+        return self.info.config.to_dict()
 
     def to_dict(self) -> dict:
         """JSON-ready (the file's bytes left out; infinite PSNRs of exact fits as null)."""
-        out = {k: v for k, v in asdict(self).items() if k != "data"}
+        keys = ("output", "width", "height", "frames", "params", "bytes", "bpp")
+        keys += ("bits_per_weight", "qmax", "epochs", "fit_seconds", "seconds", "device")
+        keys += ("precision", "architecture", "warnings")
+        out = {key: getattr(self, key) for key in keys}
+        out["qmax"] = list(self.qmax)
         out["fps"] = f"{self.fps.numerator}/{self.fps.denominator}"
-        for key in ("psnr", "psnr_unquantized"):
-            out[key] = _finite_or_none(out[key])
+        out["psnr"] = _finite_or_none(self.psnr)
+        out["psnr_unquantized"] = _finite_or_none(self.psnr_unquantized)
         out["psnr_per_frame"] = [_finite_or_none(v) for v in self.psnr_per_frame]
         return out
 
@@ -128,6 +148,7 @@ def encode(
     seed: int = 0,
     overwrite: bool = False,
     on_progress: Callable[[FitProgress], None] | None = None,
+    on_phase: Callable[[str, EncodeJob], None] | None = None,
 ) -> EncodeSummary:
     """Fit a CoordFlow to a video and store it as .cfv.
 
@@ -136,10 +157,13 @@ def encode(
     s when none is given), `params` or `bpp` (within 10%: the size is predicted, and refitted
     once with the measured bits per weight if the file misses). `frames` = (start, stop) and
     `size` = (width, height) select and resize the input. Effort is `epochs` and/or `minutes`
-    (20 epochs when neither is given). `precision` is that of the colour nets' products
-    while fitting: auto, float32 or bfloat16 (`nvcodec.precision.resolve_precision`);
-    `batch_size` is the pixels per fitting step (`nvcodec.fit.default_batch_size` when not
-    given). Without `output` the file is only returned, in `summary.data`.
+    of wall time for each fit, rate control and measurement included (20 epochs when neither
+    is given). `precision` is that of the colour nets' products while fitting: auto, float32
+    or bfloat16 (`nvcodec.runtime.resolve_precision`); `batch_size` is the pixels per fitting
+    step (`nvcodec.encoder.fit.default_batch_size` when not given). `on_progress` receives the
+    fit's progress, `on_phase` each phase's name and the job's estimate
+    (`nvcodec.encoder.pipeline.EncodeJob`). Without `output` the file is only returned, in
+    `summary.data`.
     """
     started = time.perf_counter()
     if sum(x is not None for x in (preset, params, bpp)) > 1:
@@ -164,8 +188,8 @@ def encode(
     frames_u8, clip_fps = input_clip(input, fps, frames, size)
     fit_config = FitConfig(
         epochs=epochs if epochs is not None or minutes is not None else DEFAULT_EPOCHS,
-        # The budget covers the fit and the fine-tuning of quantization that follows it.
-        seconds=None if minutes is None else 60.0 * minutes / (1.0 + SHARE_OF_FIT),
+        # The pipeline shortens this to what leaves room for rate control and measurement.
+        seconds=None if minutes is None else 60.0 * minutes,
         batch_size=batch_size,
         seed=seed,
         device=device,
@@ -192,34 +216,17 @@ def encode(
         bpp=bpp,
         layers=layers,
         metadata={"encoder": encoder_version(), "settings": settings},
+        budget_seconds=None if minutes is None else 60.0 * minutes,
         on_progress=on_progress,
+        on_phase=on_phase,
     )
     if output is not None:
         with atomic_output(output, overwrite) as temporary:
             temporary.write_bytes(encoded.data)
-    info = encoded.info
     return EncodeSummary(
+        **{f.name: getattr(encoded, f.name) for f in fields(EncodedClip)},
         output=None if output is None else str(output),
-        width=info.canvas.width,
-        height=info.canvas.height,
-        frames=info.canvas.num_frames,
-        fps=info.canvas.fps,
-        params=info.params,
-        bytes=info.bytes,
-        bpp=info.bpp,
-        bits_per_weight=info.bits_per_weight,
-        psnr=encoded.psnr,
-        psnr_unquantized=encoded.psnr_unquantized,
-        psnr_per_frame=encoded.psnr_per_frame,
-        qmax=encoded.qmax,
-        epochs=encoded.epochs,
-        fit_seconds=encoded.fit_seconds,
         seconds=time.perf_counter() - started,
-        device=encoded.device,
-        precision=encoded.precision,
-        architecture=info.config.to_dict(),
-        warnings=encoded.warnings,
-        data=encoded.data,
     )
 
 

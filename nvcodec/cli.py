@@ -26,9 +26,8 @@ from nvcodec.settings import (
 )
 
 if TYPE_CHECKING:  # the commands import the codec itself, and torch with it, only when run
-    from nvcodec.api import DecodeProgress, EncodeSummary
+    from nvcodec.api import EncodeSummary
     from nvcodec.bitstream.cfv import CfvInfo
-    from nvcodec.encoder.fit import FitProgress
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -291,9 +290,10 @@ def encode(
     measured rate, then a warning is printed if it still misses.
     """
     from nvcodec import api
+    from nvcodec.progress import ProgressReport
 
     threads = _use_threads(threads)
-    with ProgressLine(enabled=not quiet) as progress:
+    with ProgressReport(enabled=not quiet) as progress:
         summary = api.encode(
             input,
             output,
@@ -312,6 +312,7 @@ def encode(
             seed=seed,
             overwrite=overwrite,
             on_progress=progress.fit,
+            on_phase=progress.phase,
         )
     for warning in summary.warnings:
         click.echo(f"cfv: warning: {warning}", err=True)
@@ -396,10 +397,11 @@ def decode(
     """
     from nvcodec import api
     from nvcodec.decoder.views import View
+    from nvcodec.progress import ProgressReport
 
     output = output or str(Path(input).with_suffix(".mp4"))
     threads = _use_threads(threads)
-    with ProgressLine(enabled=not quiet) as progress:
+    with ProgressReport(enabled=not quiet) as progress:
         summary = api.decode(
             input,
             output,
@@ -498,45 +500,6 @@ def _info_report(path: str, info: CfvInfo) -> str:
     if info.metadata:
         lines.append(f"encoder:   {json.dumps(info.metadata, sort_keys=True)}")
     return "\n".join(lines)
-
-
-class ProgressLine:
-    """One self-overwriting status line on stderr, shown only when stderr is a terminal."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled and sys.stderr.isatty()
-        self.shown = False
-
-    def fit(self, progress: FitProgress) -> None:
-        eta = _eta(progress.seconds, progress.fraction_done)
-        self._show(
-            f"fitting: epoch {progress.epoch:.1f}, PSNR {progress.psnr:.2f} dB, "
-            f"{100 * progress.fraction_done:.0f}%, ETA {eta}"
-        )
-
-    def frames(self, progress: DecodeProgress) -> None:
-        eta = _eta(progress.seconds, progress.done / progress.total)
-        self._show(f"rendering: frame {progress.done}/{progress.total}, ETA {eta}")
-
-    def _show(self, text: str) -> None:
-        if self.enabled:
-            click.echo(f"\r{text:<78}", err=True, nl=False)
-            self.shown = True
-
-    def __enter__(self) -> ProgressLine:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self.shown:  # end the line, so what follows starts on its own
-            click.echo(err=True)
-            self.shown = False
-
-
-def _eta(seconds: float, fraction: float) -> str:
-    if fraction <= 0:
-        return "--:--"
-    left = int(seconds * (1.0 - fraction) / fraction)
-    return f"{left // 60}:{left % 60:02d}"
 
 
 def main() -> None:

@@ -1,11 +1,9 @@
-"""Range coding of int8 tensors: round trips, model choice, header validation, and an
-independent decoder written from spec/cfv.md that must agree with constriction."""
+"""Range coding of int8 tensors: round trips, model choice, header validation, and agreement
+with the independent decoder written from spec/cfv.md (spec/reference/range_decoder.py)."""
 
 from __future__ import annotations
 
-import bisect
 import math
-import struct
 
 import numpy as np
 import pytest
@@ -25,6 +23,8 @@ from nvcodec.bitstream.entropy import (
     parse_model,
 )
 from nvcodec.errors import CfvError
+from spec.reference.range_decoder import decode_tensors as decode_tensors_from_spec
+from spec.reference.range_decoder import frequencies as frequencies_from_spec
 
 codes = arrays(
     np.int8,
@@ -48,84 +48,6 @@ def _round_trip(tensors: list[np.ndarray]) -> list[np.ndarray]:
     return out
 
 
-# --- A second decoder, from the spec only: plain Python integers, no constriction. ---
-
-
-def _spec_varint(data: bytes, pos: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if byte < 0x80:
-            return value, pos
-
-
-def _spec_model(header: bytes) -> tuple[int, list[int]] | int:
-    """(first symbol, weights) for coded models, or the value of a constant model."""
-    kind = header[0]
-    if kind == 2:
-        return struct.unpack("<b", header[1:2])[0]
-    if kind == 0:
-        mu, ratio = struct.unpack("<bH", header[1:4])
-        by_distance = [2**32]
-        for _ in range(254):
-            by_distance.append(by_distance[-1] * ratio >> 16)
-        return -127, [by_distance[abs(k - mu)] for k in range(-127, 128)]
-    lo, hi = struct.unpack("<bb", header[1:3])
-    counts, pos = [], 3
-    for _ in range(hi - lo + 1):
-        count, pos = _spec_varint(header, pos)
-        counts.append(count)
-    return lo, counts
-
-
-def _spec_frequencies(weights: list[int]) -> list[int]:
-    total = 2**24 - len(weights)
-    f = [w * total // sum(weights) for w in weights]
-    f[weights.index(max(weights))] += total - sum(f)
-    return f
-
-
-def _spec_decode(headers: list[bytes], sizes: list[int], payload: bytes) -> list[list[int]]:
-    words = list(struct.unpack(f"<{len(payload) // 4}I", payload))
-    words.reverse()
-
-    def next_word() -> int:
-        return words.pop() if words else 0
-
-    mask = 2**64 - 1
-    point = next_word() << 32 | next_word()
-    lower, size = 0, mask
-    out = []
-    for header, count in zip(headers, sizes, strict=True):
-        model = _spec_model(header)
-        if isinstance(model, int):
-            out.append([model] * count)
-            continue
-        first, weights = model
-        cdf = [0]
-        for f in _spec_frequencies(weights):
-            cdf.append(cdf[-1] + f + 1)
-        assert cdf[-1] == 2**24
-        symbols = []
-        for _ in range(count):
-            scale = size >> 24
-            quantile = ((point - lower) & mask) // scale
-            assert quantile < 2**24
-            i = bisect.bisect_right(cdf, quantile) - 1
-            lower = (lower + scale * cdf[i]) & mask
-            size = scale * (cdf[i + 1] - cdf[i])
-            if size < 2**32:
-                lower = (lower << 32) & mask
-                size <<= 32
-                point = (point << 32 & mask) | next_word()
-            symbols.append(first + i)
-        out.append(symbols)
-    return out
-
-
 def test_spec_decoder_agrees_with_constriction() -> None:
     rng = np.random.default_rng(7)
     tensors = [
@@ -138,7 +60,7 @@ def test_spec_decoder_agrees_with_constriction() -> None:
     ]
     headers, payload = encode_tensors(tensors)
     assert [h[0] for h in headers[:3]] == [0, 1, 2]
-    decoded = _spec_decode(headers, [t.size for t in tensors], payload)
+    decoded = decode_tensors_from_spec(headers, [t.size for t in tensors], payload)
     for tensor, symbols in zip(tensors, decoded, strict=True):
         assert symbols == tensor.tolist()
 
@@ -147,7 +69,7 @@ def test_spec_decoder_agrees_with_constriction() -> None:
 @given(st.lists(st.integers(0, 2**32 - 1), min_size=2, max_size=255).filter(any))
 def test_frequencies_follow_the_integer_recipe(weights: list[int]) -> None:
     f = frequencies(np.array(weights, dtype=np.uint64))
-    assert f.tolist() == _spec_frequencies(weights)
+    assert f.tolist() == frequencies_from_spec(weights)
     assert int(f.sum()) == 2**24 - len(weights)
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers import assert_one_line_error, run
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_cli import assert_one_line_error, run
 
 from nvcodec import api
 from nvcodec.bitstream.codec import encode_cfv

@@ -23,7 +23,7 @@ from tools.bench.rdtable import (
     published_lines,
 )
 from tools.bench.schema import parse_result
-from tools.common import HELP_OPTIONS, RESULTS
+from tools.common import RESULTS
 
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
@@ -167,10 +167,10 @@ def speed_section(result: dict) -> list[str]:
         f"same run; `auto` fits in {settings['auto_precision']} here; "
         f"`python -m tools.bench.speed`, {mode}). Each share is of the ceiling in the "
         "precision of the products. Fitting counts forward and backward FLOPs per pixel sample, "
-        "rendering forward FLOPs per pixel (`nvcodec/model/flops.py`). Intensity is forward "
-        "FLOPs per byte of float32 activations that a sample's forward pass writes (each is "
-        "read back at least once); below about 100 the elementwise passes, not the products, "
-        "set the pace on a CPU:",
+        "rendering forward FLOPs per pixel (`nvcodec/model/flops.py`). Intensity is forward FLOPs "
+        "per byte of float32 activations that a sample's forward pass writes (each is read back at "
+        "least once); below about 100 the elementwise passes, not the products, set the pace "
+        "on a CPU:",
         "",
         "| preset | parameters | fit FLOPs per sample | intensity | precision | "
         "fitting samples/s | fitting GFLOP/s | fitting, share of ceiling |",
@@ -413,7 +413,7 @@ def render_block() -> str:
     return "\n".join(lines + [END])
 
 
-@click.command(context_settings=HELP_OPTIONS)
+@click.command()
 @click.option("--check", is_flag=True, help="Only check that the README is up to date.")
 def main(check: bool) -> None:
     readme = ROOT / "README.md"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 import numpy as np
@@ -19,6 +19,7 @@ from nvcodec.bitstream.cfv import CfvInfo, probe_cfv
 from nvcodec.bitstream.codec import encode_cfv, quantized_model
 from nvcodec.decoder.render import render
 from nvcodec.encoder.compensate import compensation_steps, quantize_with_compensation
+from nvcodec.encoder.estimate import EncodeEstimate, estimate_encode
 from nvcodec.encoder.fit import FitConfig, FitProgress, clip_sampler, fit
 from nvcodec.encoder.ratecontrol import bpp_within_tolerance, choose_qmax, params_for_bpp
 from nvcodec.errors import SettingsError
@@ -28,6 +29,26 @@ from nvcodec.model.config import ModelConfig, parameter_count
 from nvcodec.model.coordflow import CoordFlow
 from nvcodec.model.presets import config_for_budget
 from nvcodec.runtime import resolve_device
+
+PHASES = ("fitting", "measuring the fit", "rate control", "compensation", "measuring the file")
+"""The phases of one fit of an encode, in order."""
+
+
+@dataclass(frozen=True)
+class EncodeJob:
+    """What a fit of an encode is about to do: the model, the effort and the time it should
+    take on this device (`estimate` comes from a short measurement before fitting)."""
+
+    config: ModelConfig
+    params: int
+    epochs: float | None
+    fit_seconds: float
+    estimate: EncodeEstimate
+    device: str
+
+    @property
+    def total_seconds(self) -> float:
+        return self.estimate.total_seconds(self.fit_seconds)
 
 
 @dataclass(frozen=True)
@@ -57,21 +78,28 @@ def encode_clip(
     bpp: float | None = None,
     layers: int = 2,
     metadata: dict | None = None,
+    budget_seconds: float | None = None,
     on_progress: Callable[[FitProgress], None] | None = None,
+    on_phase: Callable[[str, EncodeJob], None] | None = None,
 ) -> EncodedClip:
     """Encode T x H x W x 3 uint8 frames with a model of `params` parameters, or of the size
     whose file comes within 10% of `bpp` bits per pixel; `metadata` is stored with the
-    measurements added."""
+    measurements added.
+
+    `budget_seconds` bounds the wall time of each fit with everything around it (rate control
+    and measurement, estimated before fitting); `fit_config`'s epochs bound it too. `on_phase`
+    is called as each of PHASES begins."""
     if (params is None) == (bpp is None):
         raise SettingsError("give the model size as a parameter count or as a bpp target")
     count, height, width = frames_u8.shape[:3]
     budget = params if bpp is None else params_for_bpp(bpp, width, height, count)
-    encoded = _encode_at(frames_u8, fps, budget, layers, fit_config, metadata, on_progress)
+    attempt = (layers, fit_config, metadata, budget_seconds, on_progress, on_phase)
+    encoded = _encode_at(frames_u8, fps, budget, *attempt)
     if bpp is None or bpp_within_tolerance(encoded.info.bpp, bpp):
         return encoded
     # The bits a weight costs are only known after fitting: refit once at the measured rate.
     budget = max(1, round(budget * bpp / encoded.info.bpp))
-    encoded = _encode_at(frames_u8, fps, budget, layers, fit_config, metadata, on_progress)
+    encoded = _encode_at(frames_u8, fps, budget, *attempt)
     if not bpp_within_tolerance(encoded.info.bpp, bpp):
         encoded.warnings.append(
             f"the file has {encoded.info.bpp:.4g} bpp, outside 10% of the {bpp:g} asked for"
@@ -106,18 +134,43 @@ def _encode_at(
     layers: int,
     fit_config: FitConfig,
     metadata: dict | None,
+    budget_seconds: float | None,
     on_progress: Callable[[FitProgress], None] | None,
+    on_phase: Callable[[str, EncodeJob], None] | None,
 ) -> EncodedClip:
     count, height, width = frames_u8.shape[:3]
     config = model_config(budget, width, height, count, layers)
     sampler = clip_sampler(frames_u8, fps, resolve_device(fit_config.device))
+    estimate = estimate_encode(sampler, frames_u8, config, fit_config)
+    if budget_seconds is not None:
+        fit_config = replace(fit_config, seconds=estimate.fit_seconds_within(budget_seconds))
+    job = EncodeJob(
+        config,
+        parameter_count(config),
+        fit_config.epochs,
+        _planned_fit_seconds(fit_config, estimate),
+        estimate,
+        str(sampler.rgb.device),
+    )
+    phases = iter(PHASES)
+
+    def begin() -> None:
+        phase = next(phases)
+        if on_phase is not None:
+            on_phase(phase, job)
+
+    begin()
     result = fit(sampler, config, fit_config, on_progress=on_progress)
     model, canvas = result.model, result.canvas
+    begin()
     psnr_unquantized = measure(model, canvas, frames_u8)[1]
+    begin()
     choice = choose_qmax(model, canvas, frames_u8)
+    begin()
     steps = compensation_steps(result.steps, model)
     quantize_with_compensation(model, sampler, choice.qmax, fit_config, steps)
     del sampler  # it holds the clip on the device
+    begin()
     per_frame, overall = measure(quantized_model(model, choice.qmax), canvas, frames_u8)
     measured = {
         "psnr": _rounded(overall),
@@ -141,6 +194,14 @@ def _encode_at(
         device=result.device,
         precision=result.precision,
     )
+
+
+def _planned_fit_seconds(fit_config: FitConfig, estimate: EncodeEstimate) -> float:
+    """The fitting time a budget of epochs and/or seconds comes to on this device."""
+    limits = [] if fit_config.seconds is None else [fit_config.seconds]
+    if fit_config.epochs is not None:
+        limits.append(fit_config.epochs * estimate.seconds_per_epoch)
+    return min(limits)
 
 
 def _rounded(value: float) -> float | None:
