@@ -8,16 +8,16 @@ complete. Errors are :class:`nvcodec.errors.NvcodecError` subclasses with one-li
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from fractions import Fraction
-from importlib.metadata import PackageNotFoundError, version
 
 import numpy as np
 
-from nvcodec.bitstream.cfv import CfvInfo, probe_cfv
+from nvcodec.bitstream.cfv import MAX_LAYERS
 from nvcodec.bitstream.codec import decode_cfv
 from nvcodec.decoder.pipeline import DecodeProgress, plan_render
 from nvcodec.decoder.views import View
@@ -26,11 +26,19 @@ from nvcodec.encoder.fit import FitConfig, FitProgress
 from nvcodec.encoder.pipeline import EncodedClip, EncodeJob, encode_clip
 from nvcodec.errors import SettingsError
 from nvcodec.io.atomic import check_output, check_video_output, write_file, write_frames
-from nvcodec.io.cfv_file import read_cfv_bytes
+from nvcodec.io.cfv_file import CfvInput, probe, read_cfv_bytes
 from nvcodec.io.video import MAX_CLIP_BYTES
 from nvcodec.model.canvas import parse_fps
 from nvcodec.model.presets import DEFAULT_PRESET, preset_parameters
-from nvcodec.runtime import PRECISION_CHOICES, resolve_device, unknown_precision
+from nvcodec.runtime import resolve_device
+from nvcodec.settings import (
+    PRECISION_CHOICES,
+    check_positive,
+    device_name,
+    frame_range,
+    frame_size,
+    unknown_precision,
+)
 
 DEFAULT_EPOCHS = 20.0
 
@@ -38,10 +46,9 @@ PathLike = str | os.PathLike
 
 
 def encoder_version() -> str:
-    try:
-        return f"nvcodec {version('nvcodec')}"
-    except PackageNotFoundError:
-        return "nvcodec"
+    import nvcodec
+
+    return f"nvcodec {nvcodec.__version__}"
 
 
 @dataclass(frozen=True)
@@ -163,16 +170,24 @@ def encode(
     """
     started = time.perf_counter()
     if sum(x is not None for x in (preset, params, bpp)) > 1:
-        raise SettingsError("give only one of --preset, --params and --bpp")
-    _check_positive(
-        params=params, bpp=bpp, epochs=epochs, minutes=minutes, layers=layers, batch_size=batch_size
-    )
+        raise SettingsError("give only one of --model-size, --params and --bpp")
+    for name, value in (("params", params), ("layers", layers), ("batch_size", batch_size)):
+        check_positive(name, value, whole=True)
+    for name, value in (("bpp", bpp), ("epochs", epochs), ("minutes", minutes)):
+        check_positive(name, value)
+    if layers > MAX_LAYERS:
+        raise SettingsError(f"layers {layers}: a .cfv file holds at most {MAX_LAYERS}")
     if precision not in PRECISION_CHOICES:
         raise SettingsError(unknown_precision(precision))
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise SettingsError(f"seed must be a whole number, got {seed!r}")
+    device, frames, size = device_name(device), frame_range(frames), frame_size(size)
+    _check_callback(on_progress)
     if params is None and bpp is None:
         params = preset_parameters(preset)
         preset = preset or DEFAULT_PRESET
     if output is not None:
+        output = _output_path(output, "the file's bytes are in summary.data")
         check_output(output, overwrite, source=input)
     frames_u8, clip_fps = input_clip(input, fps, frames, size, input_res, pix_fmt)
     fit_config = FitConfig(
@@ -219,7 +234,7 @@ def encode(
 
 
 def decode(
-    input: PathLike | bytes,
+    input: CfvInput,
     output: PathLike | None = None,
     *,
     scale: float | None = None,
@@ -245,7 +260,13 @@ def decode(
     without it the frames are returned in `summary.frames_u8`.
     """
     started = time.perf_counter()
+    check_positive("scale", scale)
+    device, frames, size = device_name(device), frame_range(frames), frame_size(size)
+    _check_callback(on_progress)
+    if view is not None and not isinstance(view, View):
+        raise SettingsError(f"view must be a nvcodec.decoder.views.View, not {type(view).__name__}")
     if output is not None:
+        output = _output_path(output, "the frames are in summary.frames_u8")
         check_video_output(output, overwrite, format, source=input)
     torch_device = resolve_device(device)
     decoded = decode_cfv(read_cfv_bytes(input), device=torch_device)
@@ -289,16 +310,19 @@ def decode(
     )
 
 
-def probe(input: PathLike | bytes) -> CfvInfo:
-    """Describe a .cfv file (a path, `-` for stdin, or its bytes): header, architecture, sizes,
-    metadata."""
-    return probe_cfv(read_cfv_bytes(input))
+def _output_path(output: object, otherwise: str) -> PathLike:
+    """The output as a path: a file object names no format nor a folder to rename into."""
+    if not isinstance(output, str | os.PathLike):
+        raise SettingsError(
+            f"output must be a path (str or os.PathLike), not {type(output).__name__}; "
+            f"without one {otherwise}"
+        )
+    return output
 
 
-def _check_positive(**values: float | None) -> None:
-    for name, value in values.items():
-        if value is not None and not value > 0:
-            raise SettingsError(f"{name} must be positive, got {value}")
+def _check_callback(on_progress: object) -> None:
+    if on_progress is not None and not callable(on_progress):
+        raise SettingsError(f"on_progress must be a function, got {type(on_progress).__name__}")
 
 
 def _finite_or_none(value: float) -> float | None:

@@ -7,14 +7,12 @@ import os
 import signal
 import sys
 import warnings
+from collections.abc import Callable
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import click
 
-from nvcodec import api
-from nvcodec.bitstream.cfv import CfvInfo
-from nvcodec.decoder.views import View
-from nvcodec.encoder.fit import CPU_BATCH_SIZE, CUDA_BATCH_SIZE
 from nvcodec.errors import (
     CfvError,
     CfvVersionError,
@@ -25,9 +23,22 @@ from nvcodec.errors import (
 )
 from nvcodec.io.raw import RAW_PIXEL_FORMATS
 from nvcodec.io.video import OUTPUT_FORMATS, STDIO
+from nvcodec.model.canvas import parse_fps
 from nvcodec.model.presets import PRESETS
-from nvcodec.progress import ProgressReport
-from nvcodec.runtime import PRECISION_CHOICES
+from nvcodec.option_spellings import CfvCommand, RenamedOption
+from nvcodec.settings import (
+    CPU_BATCH_SIZE,
+    CUDA_BATCH_SIZE,
+    DEVICE_CHOICES,
+    PRECISION_CHOICES,
+    device_name,
+    frame_range,
+    frame_size,
+)
+
+if TYPE_CHECKING:  # the commands import the codec itself, and torch with it, only when run
+    from nvcodec.api import EncodeSummary
+    from nvcodec.bitstream.cfv import CfvInfo
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -49,10 +60,10 @@ and render that file at any resolution and frame rate.
 \b
 Exit codes:
   0    success
-  1    error: missing or unreadable input, not a video, impossible size or
-       range, no CUDA device for --device cuda, an output that exists
-       without -y or cannot be written
-  2    usage error: unknown, malformed or conflicting options
+  1    error: missing or unreadable input, not a video, no such CUDA device,
+       an output that exists without -y or cannot be written
+  2    usage error: unknown, malformed, out-of-range or conflicting options,
+       or a size or frame range the input cannot give
   3    corrupt or truncated .cfv file
   4    the .cfv file needs a newer version of cfv
   130  interrupted (Ctrl-C); 143 for SIGTERM, 129 for SIGHUP (128 + the
@@ -66,6 +77,8 @@ NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
 class CfvGroup(click.Group):
     """Maps every failure to one line on stderr and its documented exit code."""
+
+    command_class = CfvCommand
 
     def main(self, *args, **kwargs):  # type: ignore[override]
         kwargs["standalone_mode"] = False
@@ -123,79 +136,133 @@ def _terminate(signal_number: int, frame: object) -> None:
     raise Terminated(signal_number)
 
 
-class FrameRange(click.ParamType):
-    """A:B (frames A to B-1, numbered from 0), A: (to the end), :B, or a single frame N."""
+class SettingType(click.ParamType):
+    """An option parsed by one of `nvcodec.settings`' checks, so the CLI and the API agree."""
 
-    name = "A:B"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, tuple):
-            return value
-        text = str(value).strip()
-        start, sep, stop = text.partition(":")
-        try:
-            first = int(start) if start else None
-            last = int(stop) if stop else None
-        except ValueError:
-            self.fail(f"{value!r} is not a frame range like 10:50", param, ctx)
-        if not sep:
-            last = None if first is None else first + 1
-        if (first is not None and first < 0) or (last is not None and last < 0):
-            self.fail(f"{value!r}: frame numbers start at 0", param, ctx)
-        return first, last
-
-
-class FrameSize(click.ParamType):
-    """WxH in pixels, such as 1280x720."""
-
-    name = "WxH"
+    parse: Callable[[str], object]
 
     def convert(self, value, param, ctx):
-        if isinstance(value, tuple):
-            return value
-        width, sep, height = str(value).lower().partition("x")
-        if not (sep and width.isdigit() and height.isdigit()):
-            self.fail(f"{value!r} is not a size like 1280x720", param, ctx)
-        return int(width), int(height)
-
-
-class FrameRate(click.ParamType):
-    """A frame rate: a number (25, 29.97) or a ratio (30000/1001)."""
-
-    name = "FPS"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, Fraction):
+        if not isinstance(value, str):
             return value
         try:
-            return api.parse_fps(str(value))
+            return self.parse(value)
         except SettingsError as exc:
             self.fail(str(exc), param, ctx)
 
 
+class FrameRange(SettingType):
+    """A:B (frames A to B-1, numbered from 0), A: (to the end) or :B."""
+
+    name = "A:B"
+    parse = staticmethod(frame_range)
+
+
+class FrameSize(SettingType):
+    """WxH in pixels, such as 1280x720."""
+
+    name = "WxH"
+    parse = staticmethod(frame_size)
+
+
+class FrameRate(SettingType):
+    """A frame rate: a number (25, 29.97) or a ratio (30000/1001)."""
+
+    name = "FPS"
+    parse = staticmethod(parse_fps)
+
+
+class DeviceName(SettingType):
+    """auto, cpu, cuda or cuda:N."""
+
+    name = "DEVICE"
+    parse = staticmethod(device_name)
+
+
 DEVICE = click.option(
     "--device",
-    type=click.Choice(["auto", "cpu", "cuda"]),
+    type=DeviceName(),
     default="auto",
     show_default=True,
-    help="Where to compute; auto takes CUDA when present.",
+    help=f"Where to compute: {DEVICE_CHOICES}; auto takes CUDA when present.",
+)
+THREADS = click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    help="CPU threads of torch's operations [default: torch's, one per core].",
 )
 LAYER = click.IntRange(min=0)
 OVERWRITE = click.option("-y", "--overwrite", is_flag=True, help="Overwrite existing outputs.")
-QUIET = click.option("-q", "--quiet", is_flag=True, help="No progress and no summary.")
+QUIET = click.option("--quiet", is_flag=True, help="No progress and no summary.")
+QUIET_SHORT = click.option(
+    "-q",
+    cls=RenamedOption,
+    is_flag=True,
+    replaced_by="quiet",
+    reason="to ffmpeg and x264 users -q sets the quality",
+)
 JSON = click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
 
 
+def _print_versions(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(version_report())
+        ctx.exit()
+
+
 @click.group(cls=CfvGroup, help=HELP, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="nvcodec", prog_name="cfv")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_versions,
+    help="Show the versions of cfv, of the .cfv format and of torch, PyAV and FFmpeg.",
+)
 def cli() -> None:
     pass
+
+
+def version_report() -> str:
+    """cfv's version, the .cfv versions it writes and reads, and those of the libraries that
+    do the work (this one imports torch, to say whether CUDA is there)."""
+    import av
+    import torch
+
+    import nvcodec
+    from nvcodec.bitstream.cfv import VERSION
+
+    cuda = (
+        f"CUDA {torch.version.cuda}, {torch.cuda.device_count()} device(s)"
+        if torch.cuda.is_available()
+        else "no CUDA device"
+    )
+    libavcodec = ".".join(str(part) for part in av.library_versions["libavcodec"])
+    return "\n".join(
+        [
+            f"cfv {nvcodec.__version__}",
+            f".cfv format: writes {VERSION.major}.{VERSION.minor}, reads {VERSION.major}.0 to "
+            f"{VERSION.major}.{VERSION.minor} (reader version {VERSION.major})",
+            f"torch {torch.__version__} ({cuda})",
+            f"PyAV {av.__version__}, FFmpeg {av.ffmpeg_version_info} (libavcodec {libavcodec})",
+        ]
+    )
 
 
 @cli.command()
 @click.argument("input")
 @click.argument("output")
-@click.option("--preset", type=click.Choice(list(PRESETS)), help="Model size (default s).")
+@click.option(
+    "--model-size",
+    type=click.Choice(list(PRESETS)),
+    help="Model size: 100k, 3M, 6M or 12.5M parameters [default: s].",
+)
+@click.option(
+    "--preset",
+    cls=RenamedOption,
+    type=click.Choice(list(PRESETS)),
+    replaced_by="model_size",
+    reason="to x264 and x265 users a preset is a speed",
+)
 @click.option("--params", type=click.IntRange(min=1), help="Model size as a parameter budget.")
 @click.option(
     "--bpp",
@@ -243,13 +310,15 @@ def cli() -> None:
     "on CUDA].",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
+@THREADS
 @OVERWRITE
 @QUIET
+@QUIET_SHORT
 @JSON
 def encode(
     input,
     output,
-    preset,
+    model_size,
     params,
     bpp,
     layers,
@@ -264,6 +333,7 @@ def encode(
     precision,
     batch_size,
     seed,
+    threads,
     overwrite,
     quiet,
     as_json,
@@ -274,18 +344,22 @@ def encode(
     frames/%05d.png, or raw YUV (.yuv, or --input-res): its size, pixel format and rate come
     from --input-res, --pix-fmt and -r or from a name like clip_1920x1080_50fps_420_10bit.yuv.
 
-    The model size is --preset (xs, s, m, l; s by default), --params or --bpp; the effort is
+    The model size is --model-size (xs, s, m, l; s by default), --params or --bpp; the effort is
     --epochs and/or --minutes (20 epochs by default). With --bpp the size is predicted from a
     typical 6 bits per parameter; a file that misses 10% of the target is refitted once at the
     measured rate, then a warning is printed if it still misses.
     """
+    from nvcodec import api
+    from nvcodec.progress import ProgressReport
+
     _check_stdout(output, as_json)
+    threads = _use_threads(threads)
     with ProgressReport(enabled=not quiet) as progress:
         summary = api.encode(
             input,
             output,
             fps=fps,
-            preset=preset,
+            preset=model_size,
             params=params,
             bpp=bpp,
             layers=layers,
@@ -306,7 +380,7 @@ def encode(
     for warning in summary.warnings:
         click.echo(f"cfv: warning: {warning}", err=True)
     if as_json:
-        click.echo(json.dumps(summary.to_dict(), indent=2))
+        click.echo(json.dumps({**summary.to_dict(), "threads": threads}, indent=2))
     elif not quiet:
         click.echo(_encode_report(summary), err=output == STDIO)
 
@@ -362,8 +436,10 @@ def encode(
     help="Canonical window size relative to the frame [default: 2].",
 )
 @DEVICE
+@THREADS
 @OVERWRITE
 @QUIET
+@QUIET_SHORT
 @JSON
 def decode(
     input,
@@ -383,6 +459,7 @@ def decode(
     canonical,
     canonical_extent,
     device,
+    threads,
     overwrite,
     quiet,
     as_json,
@@ -400,8 +477,13 @@ def decode(
     motion (--stabilize), or show the colour networks over a window wider than the frame
     without the flow (--canonical; -s then sizes the whole window).
     """
+    from nvcodec import api
+    from nvcodec.decoder.views import View
+    from nvcodec.progress import ProgressReport
+
     output = _decode_output(input, output, output_option, output_format)
     _check_stdout(output, as_json)
+    threads = _use_threads(threads)
     with ProgressReport(enabled=not quiet) as progress:
         summary = api.decode(
             input,
@@ -426,7 +508,7 @@ def decode(
             on_progress=progress.frames,
         )
     if as_json:
-        click.echo(json.dumps(summary.to_dict(), indent=2))
+        click.echo(json.dumps({**summary.to_dict(), "threads": threads}, indent=2))
     elif not quiet:
         last = summary.first_frame + summary.frames
         click.echo(
@@ -470,7 +552,9 @@ def _check_stdout(output: str, as_json: bool) -> None:
 @JSON
 def info(input, as_json) -> None:
     """Describe INPUT (.cfv; - for stdin): header, architecture, sizes, encoder metadata."""
-    details = api.probe(input)
+    from nvcodec.io.cfv_file import probe
+
+    details = probe(input)
     if as_json:
         click.echo(json.dumps(details.to_dict(), indent=2))
     else:
@@ -490,7 +574,17 @@ def _rate(fps: Fraction) -> str:
     return str(fps.numerator) if fps.denominator == 1 else f"{fps.numerator}/{fps.denominator}"
 
 
-def _encode_report(summary: api.EncodeSummary) -> str:
+def _use_threads(threads: int | None) -> int:
+    """Set torch's CPU threads when asked (a process setting, stored in no file); the count in
+    use either way, for the JSON summary."""
+    import torch
+
+    if threads is not None:
+        torch.set_num_threads(threads)
+    return torch.get_num_threads()
+
+
+def _encode_report(summary: EncodeSummary) -> str:
     return "\n".join(
         [
             f"{summary.output}: {summary.params:,} parameters, {summary.bytes:,} bytes, "
@@ -531,10 +625,14 @@ def _info_report(path: str, info: CfvInfo) -> str:
 
 
 def main() -> None:
-    """Entry point of the `cfv` script."""
+    """Entry point of the `cfv` script and of `python -m nvcodec`."""
     for number in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(number, _terminate)
-    cli(prog_name="cfv")
+    try:
+        cli(prog_name="cfv")
+    except KeyboardInterrupt:  # before click took charge, or while it reported an error
+        click.echo("cfv: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
 
 
 if __name__ == "__main__":

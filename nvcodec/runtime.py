@@ -18,10 +18,10 @@ from contextlib import contextmanager
 
 import torch
 
-from nvcodec.errors import DeviceError, SettingsError
+from nvcodec.errors import DeviceError
+from nvcodec.settings import PRECISION_CHOICES, device_name, unknown_precision
 
-PRECISIONS = {"float32": torch.float32, "bfloat16": torch.bfloat16}
-PRECISION_CHOICES = ("auto", *PRECISIONS)
+PRECISIONS = {name: getattr(torch, name) for name in PRECISION_CHOICES if name != "auto"}
 MIN_BFLOAT16_SPEEDUP = 2.0
 """How much faster a bfloat16 product must be before `auto` fits in bfloat16 on a CPU: far from
 1, so that timing noise never flips the choice between runs on the same machine."""
@@ -46,11 +46,6 @@ def resolve_precision(name: str, device: torch.device) -> torch.dtype:
     if name not in PRECISIONS:
         raise ValueError(unknown_precision(name))
     return PRECISIONS[name]
-
-
-def unknown_precision(name: str) -> str:
-    """The error message for a precision name that is not one of PRECISION_CHOICES."""
-    return f"unknown precision {name!r}; use {', '.join(PRECISION_CHOICES)}"
 
 
 def precision_name(dtype: torch.dtype) -> str:
@@ -134,11 +129,15 @@ def retain_freed_memory() -> bool:
 
 
 def resolve_device(device: str) -> torch.device:
-    """'auto' picks CUDA when present; asking for CUDA without one is a clear error."""
+    """'auto' picks CUDA when present; cpu, cuda and cuda:N name a device, and one this machine
+    lacks is a clear error."""
+    device = device_name(device)
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise DeviceError("--device cuda was asked for, but no CUDA device is available")
-    if device != "cpu" and not device.startswith("cuda"):
-        raise SettingsError(f"unknown device {device!r}; use auto, cpu or cuda")
-    return torch.device(device)
+        raise DeviceError(f"--device {device} was asked for, but no CUDA device is available")
+    resolved = torch.device(device)
+    count = torch.cuda.device_count() if resolved.type == "cuda" else 0
+    if resolved.index is not None and resolved.index >= count:
+        raise DeviceError(f"no CUDA device {resolved.index}: this machine has {count} (from 0)")
+    return resolved

@@ -146,14 +146,14 @@ def test_an_interrupted_decode_leaves_nothing(tiny_cfv: str, tmp_path: Path) -> 
     [
         ({"scale": 2, "size": (4, 4)}, SettingsError, "not both"),
         ({"scale": -1.0}, SettingsError, "positive"),
-        ({"size": (0, 4)}, VideoError, "out of range"),
-        ({"size": (20000, 4)}, VideoError, "out of range"),
+        ({"size": (0, 4)}, SettingsError, "out of range"),
+        ({"size": (20000, 4)}, SettingsError, "out of range"),
         ({"fps": "0"}, SettingsError, "must be positive"),
         ({"fps": "fast"}, SettingsError, "not a number"),
         ({"fps": "1/0"}, SettingsError, "not a number"),
         ({"fps": 10**9}, SettingsError, "more than 1048576"),
-        ({"frames": (8, None)}, VideoError, "selects no frames of 0:8"),
-        ({"frames": (4, 2)}, VideoError, "selects no frames"),
+        ({"frames": (8, None)}, SettingsError, "selects no frames of 0:8"),
+        ({"frames": (4, 2)}, SettingsError, "is empty"),
     ],
 )
 def test_impossible_decode_settings(tiny_cfv: str, options: dict, error, message: str) -> None:
@@ -165,12 +165,12 @@ def test_impossible_decode_settings(tiny_cfv: str, options: dict, error, message
     ("options", "message"),
     [
         ({"preset": "s", "params": 9000}, "only one of"),
-        ({"preset": "huge"}, "unknown preset"),
-        ({"params": 0}, "params must be positive"),
+        ({"preset": "huge"}, "unknown model size"),
+        ({"params": 0}, "params must be a positive whole number"),
         ({"params": 100}, "too few"),
-        ({"epochs": -1}, "epochs must be positive"),
+        ({"epochs": -1}, "epochs must be a positive number"),
         ({"precision": "float16"}, "unknown precision"),
-        ({"batch_size": 0}, "batch_size must be positive"),
+        ({"batch_size": 0}, "batch_size must be a positive whole number"),
     ],
 )
 def test_impossible_encode_settings(tiny_clip: np.ndarray, options: dict, message: str) -> None:

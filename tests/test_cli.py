@@ -53,12 +53,12 @@ def test_encode_info_decode(tiny_mp4: str, tmp_path: Path) -> None:
         (["-s", "40x30"], (8, 30, 40, 3), 24),
         (["-r", "48"], (16, 24, 32, 3), 48),
         (["-r", "30000/1001", "--frames", "2:6"], (4, 24, 32, 3), None),
-        (["--frames", "5"], (1, 24, 32, 3), 24),
+        (["--frames", "5:6"], (1, 24, 32, 3), 24),
     ],
 )
 def test_decode_options(tiny_cfv: str, tmp_path: Path, options, shape, fps) -> None:
     output = tmp_path / "out.mkv"
-    code, _, stderr = run("decode", tiny_cfv, "-o", output, "-q", *options)
+    code, _, stderr = run("decode", tiny_cfv, "-o", output, "--quiet", *options)
     assert code == 0, stderr
     video = read_video(output)
     assert video.frames_u8.shape == shape
@@ -66,7 +66,7 @@ def test_decode_options(tiny_cfv: str, tmp_path: Path, options, shape, fps) -> N
 
 
 def test_quiet_prints_nothing(tiny_cfv: str, tmp_path: Path) -> None:
-    code, stdout, stderr = run("decode", tiny_cfv, "-o", tmp_path / "q.y4m", "-q")
+    code, stdout, stderr = run("decode", tiny_cfv, "-o", tmp_path / "q.y4m", "--quiet")
     assert (code, stdout, stderr) == (0, "", "")
 
 
@@ -101,16 +101,16 @@ def test_error_paths(tiny_mp4: str, tiny_cfv: str, tmp_path: Path) -> None:
         (["encode", tmp_path / "absent.mp4", tmp_path / "a.cfv"], 1, "no such file"),
         (["encode", notes, tmp_path / "a.cfv"], 1, "not a readable video"),
         (["encode", tiny_mp4, existing], 1, "already exists (use -y"),
-        (["encode", tiny_mp4, tmp_path / "a.cfv", "-s", "0x10"], 1, "out of range"),
-        (["encode", tiny_mp4, tmp_path / "a.cfv", "--frames", "50:60"], 1, "no frames"),
-        (["decode", tiny_cfv, "-o", tmp_path / "a.mkv", "-s", "99999x2"], 1, "out of range"),
-        (["decode", tiny_cfv, "-o", tmp_path / "a.mkv", "--frames", "9:"], 1, "no frames"),
+        (["encode", tiny_mp4, tmp_path / "a.cfv", "-s", "0x10"], 2, "out of range"),
+        (["encode", tiny_mp4, tmp_path / "a.cfv", "--frames", "50:60"], 2, "no frames"),
+        (["decode", tiny_cfv, "-o", tmp_path / "a.mkv", "-s", "99999x2"], 2, "out of range"),
+        (["decode", tiny_cfv, "-o", tmp_path / "a.mkv", "--frames", "9:"], 2, "no frames"),
         (["decode", tiny_cfv, "-o", tmp_path / "a.mp4", "-s", "17x9"], 1, "even sizes"),
         (["decode", tiny_cfv, "-o", tmp_path / "a.txt"], 1, "unknown output type"),
         (["info", tmp_path / "absent.cfv"], 1, "no such file"),
         (["info", tiny_mp4], 3, "not a .cfv file"),
-        (["encode", tiny_mp4, tmp_path / "a.cfv", "--preset", "s", "--params", "9"], 2, "one of"),
-        (["encode", tiny_mp4, tmp_path / "a.cfv", "--preset", "xxl"], 2, "--preset"),
+        (["encode", tiny_mp4, tmp_path / "a.cfv", "--model-size", "s", "--params", "9"], 2, "only"),
+        (["encode", tiny_mp4, tmp_path / "a.cfv", "--model-size", "xxl"], 2, "--model-size"),
         (["encode", tiny_mp4, tmp_path / "a.cfv", "--precision", "fp8"], 2, "--precision"),
         (["encode", tiny_mp4, tmp_path / "a.cfv", "--batch-size", "0"], 2, "--batch-size"),
         (["encode", tiny_mp4, tmp_path / "a.cfv", "--params", "100"], 2, "too few"),
@@ -152,7 +152,7 @@ def test_a_real_process(tiny_mp4: str, tmp_path: Path) -> None:
     command = [sys.executable, "-m", "nvcodec.cli"]
     output = tmp_path / "real.cfv"
     encoded = subprocess.run(
-        [*command, "encode", tiny_mp4, output, *TINY, "-q"], capture_output=True, text=True
+        [*command, "encode", tiny_mp4, output, *TINY, "--quiet"], capture_output=True, text=True
     )
     assert encoded.returncode == 0 and encoded.stdout == encoded.stderr == "", encoded.stderr
     info = subprocess.run([*command, "info", "--json", output], capture_output=True, text=True)

@@ -185,7 +185,7 @@ def test_settings_a_model_cannot_honour() -> None:
 )
 def test_cli_writes_each_view(tiny_cfv: str, tmp_path: Path, options: list, shape: tuple) -> None:
     output = tmp_path / "view.mkv"
-    code, _, stderr = run("decode", tiny_cfv, "-o", output, "-q", *options)
+    code, _, stderr = run("decode", tiny_cfv, "-o", output, "--quiet", *options)
     assert code == 0, stderr
     assert read_video(output).frames_u8.shape == shape
 

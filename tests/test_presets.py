@@ -31,5 +31,5 @@ def test_presets_grow_and_xs_is_the_demo_size() -> None:
 
 
 def test_unknown_preset() -> None:
-    with pytest.raises(SettingsError, match="unknown preset"):
+    with pytest.raises(SettingsError, match="unknown model size"):
         config_for_preset("xxl", 64, 64, 8)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nvcodec.errors import VideoError
+from nvcodec.errors import SettingsError, VideoError
 from nvcodec.io.video import read_video, write_video
 from nvcodec.metrics import psnr
 
@@ -71,13 +71,13 @@ def test_not_a_video(tmp_path: Path) -> None:
 
 
 def test_range_past_the_end(tiny_mkv: str) -> None:
-    with pytest.raises(VideoError, match="no frames"):
+    with pytest.raises(SettingsError, match="no frames"):
         read_video(tiny_mkv, start=100)
 
 
 @pytest.mark.parametrize("size", [(0, 10), (10, -1), (100000, 10)])
 def test_absurd_size(tiny_mkv: str, size: tuple[int, int]) -> None:
-    with pytest.raises(VideoError, match="out of range"):
+    with pytest.raises(SettingsError, match="out of range"):
         read_video(tiny_mkv, size=size)
 
 

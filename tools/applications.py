@@ -36,7 +36,7 @@ from nvcodec.model.coordflow import CoordFlow, ModelConfig, count_parameters
 from nvcodec.model.coordinates import frame_times
 from nvcodec.model.presets import config_for_budget
 from nvcodec.testing.synthetic import default_trajectory, object_clip, pan_clip
-from tools.common import RESULTS, bunny_path, render_all, save, upsample
+from tools.common import HELP_OPTIONS, RESULTS, bunny_path, render_all, save, upsample
 
 SEED = 0
 
@@ -131,7 +131,7 @@ def upsampling_case(name: str, truth: np.ndarray, factor: int, params: int, epoc
     return row
 
 
-@click.group()
+@click.group(context_settings=HELP_OPTIONS)
 def main() -> None:
     """CoordFlow's applications (the paper's section 4), measured."""
     torch.manual_seed(SEED)

@@ -1,5 +1,6 @@
-"""What the tools share: the results folder, saving a result with its environment, the Bunny
-clip, rendering every frame, classic upsampling and the matrix-product ceiling."""
+"""What the tools share: the -h help option, the results folder, saving a result with its
+environment, the Bunny clip, rendering every frame, classic upsampling and the matrix-product
+ceiling."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from nvcodec.model.coordflow import CoordFlow, ModelConfig, count_parameters
 from nvcodec.runtime import matmul_seconds
 
 RESULTS = Path(__file__).resolve().parent / "results"
+HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
+"""click context settings: every tool takes -h, as cfv does."""
 
 
 def bunny_path() -> str:

@@ -10,7 +10,6 @@ rendering with bilinear upsampling against the true 320x180 frames.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,7 +20,7 @@ from nvcodec.bench.classic import X265_MEDIUM
 from nvcodec.io.colour import Colour
 from nvcodec.io.video import read_video
 from nvcodec.metrics import psnr
-from tools.common import upsample
+from tools.common import HELP_OPTIONS, upsample
 
 WIDTH, HEIGHT, FRAMES = 160, 90, 32
 X265_CRFS = (18, 24, 30, 36)
@@ -30,13 +29,14 @@ X265_CRFS = (18, 24, 30, 36)
 def cfv(*args: str, capture: bool = False) -> str:
     """Run the `cfv` command as a user would type it, echoing the command line."""
     click.echo("$ cfv " + " ".join(args), err=True)
-    program = shutil.which("cfv")
-    command = [program] if program else [sys.executable, "-m", "nvcodec.cli"]
-    done = subprocess.run(command + list(args), check=True, text=True, capture_output=capture)
+    # `python -m nvcodec` is `cfv` of this interpreter (that of .venv under make demo), where a
+    # `cfv` on PATH may belong to another installation.
+    command = [sys.executable, "-m", "nvcodec", *args]
+    done = subprocess.run(command, check=True, text=True, capture_output=capture)
     return done.stdout if capture else ""
 
 
-@click.command()
+@click.command(context_settings=HELP_OPTIONS)
 @click.option("--minutes", default=5.0, show_default=True, help="Fitting time budget.")
 @click.option("--out", default="out", show_default=True, type=click.Path(file_okay=False))
 def main(minutes: float, out: str) -> None:
@@ -49,7 +49,7 @@ def main(minutes: float, out: str) -> None:
     size, frames = f"{WIDTH}x{HEIGHT}", f"0:{FRAMES}"
     report = cfv(
         "encode", source, str(cfv_path), "-s", size, "--frames", frames,
-        "--preset", "xs", "--minutes", f"{minutes:g}", "-y", "--json", capture=True,
+        "--model-size", "xs", "--minutes", f"{minutes:g}", "-y", "--json", capture=True,
     )  # fmt: skip
     summary = json.loads(report)
     cfv("info", str(cfv_path))

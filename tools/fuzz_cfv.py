@@ -23,6 +23,7 @@ from nvcodec.bitstream.codec import decode_cfv
 from nvcodec.decoder.render import render
 from nvcodec.errors import CfvError
 from nvcodec.testing.fuzz import Edit, mutate, mutate_chunk
+from tools.common import HELP_OPTIONS
 
 VECTORS_DIR = Path(__file__).resolve().parents[1] / "spec" / "vectors"
 
@@ -44,7 +45,7 @@ def outcome(data: bytes) -> str:
     return "ok"
 
 
-@click.command()
+@click.command(context_settings=HELP_OPTIONS)
 @click.option("--cases", default=5000, show_default=True)
 @click.option("--seed", default=0, show_default=True)
 @click.option("--max-seconds", default=5.0, show_default=True, help="Most CPU time for a case.")

@@ -29,6 +29,7 @@ from nvcodec.decoder.render import render
 from nvcodec.encoder.fit import FitConfig, fit
 from nvcodec.model.coordflow import ModelConfig
 from nvcodec.testing.synthetic import default_trajectory, pan_clip
+from tools.common import HELP_OPTIONS
 
 VECTORS_DIR = Path(__file__).resolve().parents[1] / "spec" / "vectors"
 INDEX = VECTORS_DIR / "vectors.json"
@@ -108,7 +109,7 @@ def check() -> bool:
     return ok
 
 
-@click.command()
+@click.command(context_settings=HELP_OPTIONS)
 @click.option("--regenerate", "rewrite", is_flag=True, help="Refit and rewrite the vectors.")
 def main(rewrite: bool) -> None:
     """Check the golden vectors, or regenerate them with --regenerate."""

@@ -28,7 +28,7 @@ from nvcodec.model.coordflow import CoordFlow, ModelConfig, count_parameters
 from nvcodec.model.presets import PRESETS, config_for_budget
 from nvcodec.runtime import PRECISIONS, bfloat16_speedup, resolve_device
 from nvcodec.testing.synthetic import default_trajectory, pan_clip
-from tools.common import bunny_path, describe, render_all, save, upsample
+from tools.common import HELP_OPTIONS, bunny_path, describe, render_all, save, upsample
 
 
 def fit_and_score(
@@ -57,7 +57,7 @@ def fit_and_score(
     return result.model, canvas, curve
 
 
-@click.group()
+@click.group(context_settings=HELP_OPTIONS)
 def main() -> None:
     """CoordFlow core measurements."""
 

@@ -13,11 +13,11 @@ import numpy as np
 
 from nvcodec.bitstream.cfv import MAX_FRAMES
 from nvcodec.decoder.views import View
-from nvcodec.errors import SettingsError, VideoError
-from nvcodec.io.video import check_size
+from nvcodec.errors import SettingsError
 from nvcodec.model.canvas import Canvas
 from nvcodec.model.coordflow import CoordFlow
 from nvcodec.model.coordinates import resampled_frames
+from nvcodec.settings import check_size
 
 
 @dataclass(frozen=True)
@@ -75,8 +75,8 @@ def frame_slice(start: int | None, stop: int | None, count: int) -> slice:
     """Frames [start, stop) of `count`, refusing ranges that select nothing."""
     first = 0 if start is None else start
     last = count if stop is None else stop
-    if not 0 <= first < min(last, count) or last < 0:
-        raise VideoError(
+    if not 0 <= first < min(last, count) or last < 0:  # the options ask for what is not there
+        raise SettingsError(
             f"frame range {first}:{'' if stop is None else stop} selects no frames of 0:{count}"
         )
     return slice(first, min(last, count))

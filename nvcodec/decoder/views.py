@@ -4,7 +4,6 @@ section 4). Options are checked here, so the CLI and the API refuse the same com
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -15,9 +14,9 @@ from nvcodec.decoder.layer_maps import alpha_map, blend_layers, dominant_layer
 from nvcodec.decoder.render import render, render_raw, to_uint8
 from nvcodec.decoder.stabilize import stabilized_transforms
 from nvcodec.errors import SettingsError
-from nvcodec.io.video import check_size
 from nvcodec.model.canvas import Canvas
 from nvcodec.model.coordflow import CoordFlow, ModelConfig
+from nvcodec.settings import check_layer_index, check_positive, check_size
 
 DEFAULT_CANONICAL_EXTENT = 2.0
 """The canonical window is twice the frame's width and height by default: the longer side then
@@ -58,12 +57,10 @@ class View:
             raise SettingsError("--stabilize-layer needs --stabilize")
         if self.canonical_extent is not None and not self.canonical:
             raise SettingsError("--canonical-extent needs --canonical")
-        for flag, value in (
-            ("--stabilize", self.stabilize),
-            ("--canonical-extent", self.canonical_extent),
-        ):
-            if value is not None and not 0 < value < math.inf:
-                raise SettingsError(f"{flag} must be a positive number, got {value}")
+        check_positive("--stabilize", self.stabilize)
+        check_positive("--canonical-extent", self.canonical_extent)
+        for name in ("layer", "drop_layer", "stabilize_layer"):
+            check_layer_index(f"--{name.replace('_', '-')}", getattr(self, name))
 
     @property
     def plain(self) -> bool:

@@ -19,15 +19,14 @@ from nvcodec.metrics import psnr_from_mse
 from nvcodec.model.canvas import Canvas
 from nvcodec.model.coordflow import CoordFlow, ModelConfig
 from nvcodec.runtime import (
-    PRECISION_CHOICES,
     flushed_denormals,
     precision_name,
     resolve_device,
     resolve_precision,
     retain_freed_memory,
     synchronize,
-    unknown_precision,
 )
+from nvcodec.settings import CPU_BATCH_SIZE, CUDA_BATCH_SIZE, PRECISION_CHOICES, unknown_precision
 
 LR = 2e-2  # peak learning rate up to LR_WIDTH (tools/results/fit_sweep_160x90x32.json)
 LR_WIDTH = 144  # the xs preset's colour width, where LR was chosen
@@ -109,10 +108,6 @@ def default_lr(model_config: ModelConfig) -> float:
     width, as Adam's step on a hidden layer moves its outputs in proportion to the fan-in (wider
     presets diverged at LR)."""
     return LR * min(1.0, LR_WIDTH / model_config.colour_width)
-
-
-CPU_BATCH_SIZE = 4096
-CUDA_BATCH_SIZE = 65536  # CUDA cores need large batches to fill
 
 
 def default_batch_size(device: torch.device) -> int:

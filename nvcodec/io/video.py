@@ -19,10 +19,10 @@ import numpy as np
 
 from nvcodec.errors import NvcodecWarning, SettingsError, VideoError
 from nvcodec.io.raw import RawFormat
+from nvcodec.settings import check_size
 
-# Largest frame and clip we agree to hold in memory as uint8 RGB; beyond that the request is
+# Largest clip we agree to hold in memory as uint8 RGB; beyond that the request is
 # almost certainly a mistake (a typo in -s, a wrong range) rather than a real job.
-MAX_SIDE = 16384
 MAX_CLIP_BYTES = 16 * 2**30
 
 STDIO = "-"
@@ -68,12 +68,6 @@ class Video:
     @property
     def width(self) -> int:
         return int(self.frames_u8.shape[2])
-
-
-def check_size(width: int, height: int) -> None:
-    """Refuse frame sizes that are not positive or exceed MAX_SIDE."""
-    if not (0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE):
-        raise VideoError(f"frame size {width}x{height} is out of range (1..{MAX_SIDE} per side)")
 
 
 def read_video(
@@ -137,8 +131,11 @@ def read_video(
         except av.error.FFmpegError as exc:
             raise VideoError(f"{name}: decoding failed ({_reason(exc)})") from None
         clip_fps = fps if fps is not None else _frame_rate(stream)
-    if not frames:
-        raise VideoError(f"{name}: no frames in the range {start}:{'' if stop is None else stop}")
+    if not frames and (start, stop) == (0, None):
+        raise VideoError(f"{name}: contains no frames")
+    if not frames:  # the range asked for lies beyond the clip: a usage mistake
+        end = "" if stop is None else stop
+        raise SettingsError(f"{name}: no frames in the range {start}:{end}")
     return Video(np.stack(frames), clip_fps)
 
 

@@ -27,10 +27,12 @@ class Canvas:
 
 def parse_fps(fps: Fraction | float | str) -> Fraction:
     """A positive frame rate from a Fraction, a number, or text such as "30000/1001"."""
+    if isinstance(fps, bool):  # Fraction(True) would be 1
+        raise SettingsError(f"frame rate {fps!r} is not a number or a ratio like 30000/1001")
     try:
         # Through its shortest text a float such as 29.97 becomes 2997/100, not a binary fraction.
         value = Fraction(repr(fps) if isinstance(fps, float) else fps)
-    except (ValueError, ZeroDivisionError, TypeError):
+    except (ValueError, ZeroDivisionError, TypeError, OverflowError):
         raise SettingsError(
             f"frame rate {fps!r} is not a number or a ratio like 30000/1001"
         ) from None

@@ -71,7 +71,7 @@ def preset_parameters(name: str | None) -> int:
     """The parameter budget of a preset (DEFAULT_PRESET for None); SettingsError if unknown."""
     name = DEFAULT_PRESET if name is None else name
     if name not in PRESETS:
-        raise SettingsError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+        raise SettingsError(f"unknown model size {name!r}; choose one of {', '.join(PRESETS)}")
     return PRESETS[name]
 
 

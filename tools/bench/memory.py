@@ -27,7 +27,7 @@ from nvcodec.encoder.fit import FitConfig, fit
 from nvcodec.environment import describe_environment
 from nvcodec.model.presets import config_for_preset
 from nvcodec.testing.synthetic import texture
-from tools.common import RESULTS
+from tools.common import HELP_OPTIONS, RESULTS
 
 GIB = 2**30
 
@@ -46,7 +46,7 @@ def moving_texture(width: int, height: int, count: int) -> np.ndarray:
     return clip
 
 
-@click.command()
+@click.command(context_settings=HELP_OPTIONS)
 @click.option("-s", "--size", type=FrameSize(), default="1920x1080", show_default=True)
 @click.option("-n", "--frames", default=600, show_default=True)
 @click.option("--seconds", default=10.0, show_default=True, help="Fitting time.")

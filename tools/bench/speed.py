@@ -52,7 +52,7 @@ from nvcodec.runtime import (
     synchronize,
 )
 from nvcodec.testing.synthetic import default_trajectory, pan_clip
-from tools.common import RESULTS, matmul_ceiling
+from tools.common import HELP_OPTIONS, RESULTS, matmul_ceiling
 
 FIT_CLIP = (160, 90, 32)
 RENDER_SIZES = {"720p": (1280, 720), "1080p": (1920, 1080)}
@@ -258,7 +258,7 @@ def measure(
     return payload
 
 
-@click.command()
+@click.command(context_settings=HELP_OPTIONS)
 @click.option("--quick", is_flag=True, help="xs and s presets, short runs (under 5 minutes).")
 @click.option("--device", default="auto", show_default=True)
 @click.option(

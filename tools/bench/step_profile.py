@@ -32,7 +32,7 @@ from nvcodec.model.presets import PRESETS, config_for_preset
 from nvcodec.runtime import PRECISIONS, flushed_denormals, retain_freed_memory
 from nvcodec.testing.synthetic import default_trajectory, pan_clip
 from tools.bench.speed import FIT_CLIP
-from tools.common import RESULTS, matmul_ceiling
+from tools.common import HELP_OPTIONS, RESULTS, matmul_ceiling
 
 
 def mean_seconds(run: Callable[[], object], repeats: int) -> float:
@@ -111,7 +111,7 @@ def profile(
     }
 
 
-@click.command()
+@click.command(context_settings=HELP_OPTIONS)
 @click.option("--preset", type=click.Choice(list(PRESETS)), multiple=True, help="[default: all]")
 @click.option("--repeats", default=50, show_default=True, help="Timed steps per measurement.")
 @click.option(

@@ -1,0 +1,5 @@
+"""`python -m nvcodec` is the `cfv` command."""
+
+from nvcodec.cli import main
+
+main()

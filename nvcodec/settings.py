@@ -1,0 +1,138 @@
+"""The user's settings as the `cfv` command and the Python API share them: the choices, the
+defaults shown in the help, and the checks that turn text or Python values into frame ranges,
+sizes and device names (frame rates: `nvcodec.model.canvas.parse_fps`).
+
+Every refusal is a one-line :class:`SettingsError` in the user's words. Nothing here imports
+torch, so `cfv --help` and a mistyped option answer at once.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import re
+
+from nvcodec.errors import SettingsError
+
+MAX_SIDE = 16384
+"""The largest frame side read, rendered or stored (the .cfv HEAD bounds it the same)."""
+PRECISION_CHOICES = ("auto", "float32", "bfloat16")
+CPU_BATCH_SIZE = 4096
+CUDA_BATCH_SIZE = 65536  # CUDA cores need large batches to fill
+DEVICE_CHOICES = "auto, cpu, cuda or cuda:N"
+BARE_FRAME_HINT = "use --frames 0:{n} for {n} frames, {n}:{next} for frame {n} alone"
+
+FrameRange = tuple[int | None, int | None]
+_DEVICE = re.compile(r"auto|cpu|cuda(:[0-9]+)?")
+_WHOLE = re.compile(r"-?[0-9]+")
+
+
+def unknown_precision(name: object) -> str:
+    """The error message for a precision name that is not one of PRECISION_CHOICES."""
+    return f"unknown precision {name!r}; use {', '.join(PRECISION_CHOICES)}"
+
+
+def frame_range(value: object) -> FrameRange | None:
+    """Frames A to B-1 as (A, B), either end None for "from the start" or "to the end".
+
+    Takes "A:B" (or "A:", ":B"), a (start, stop) pair or a slice. A bare number is refused:
+    ffmpeg and x265 read `--frames N` as a count, so either reading would surprise someone.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        start, sep, stop = value.strip().partition(":")
+        if not sep:
+            _refuse_bare_frame(value.strip())
+        ends = (start.strip() or None, stop.strip() or None)
+    elif isinstance(value, slice):
+        if value.step not in (None, 1):
+            raise SettingsError(f"frames {value}: only a step of 1 is possible")
+        ends = (value.start, value.stop)
+    elif isinstance(value, tuple | list) and len(value) == 2:
+        ends = tuple(value)
+    elif isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        _refuse_bare_frame(str(value))
+    else:
+        raise SettingsError(f"frames {value!r} is not a range like '10:50' or (10, 50)")
+    first, last = (_frame_number(end, value) if end is not None else None for end in ends)
+    if first is not None and last is not None and last <= first:
+        raise SettingsError(f"frame range {first}:{last} is empty (frames A to B-1 need B > A)")
+    return first, last
+
+
+def _refuse_bare_frame(text: str) -> None:
+    if _WHOLE.fullmatch(text) and not text.startswith("-"):
+        n = int(text)
+        hint = BARE_FRAME_HINT.format(n=n, next=n + 1)
+        raise SettingsError(f"frames {n}: a single number is ambiguous; {hint}")
+    raise SettingsError(f"{text!r} is not a frame range like 10:50")
+
+
+def _frame_number(value: object, whole: object) -> int:
+    """One end of a frame range: a whole number from 0."""
+    if isinstance(value, str):
+        if not _WHOLE.fullmatch(value.strip()):
+            raise SettingsError(f"{whole!r} is not a frame range like 10:50")
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise SettingsError(f"frames {whole!r}: frame numbers are whole numbers")
+    if value < 0:
+        raise SettingsError(f"frames {whole!r}: frame numbers start at 0")
+    return int(value)
+
+
+def frame_size(value: object) -> tuple[int, int] | None:
+    """(width, height) from "WxH" such as "1280x720" or a pair of whole numbers."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        width, sep, height = value.strip().lower().partition("x")
+        if not (sep and _WHOLE.fullmatch(width) and _WHOLE.fullmatch(height)):
+            raise SettingsError(f"{value!r} is not a size like 1280x720")
+        size = int(width), int(height)
+    elif (
+        isinstance(value, tuple | list)
+        and len(value) == 2
+        and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value)
+    ):
+        size = int(value[0]), int(value[1])
+    else:
+        raise SettingsError(f"size {value!r} is not 'WxH' or a (width, height) pair")
+    check_size(*size)
+    return size
+
+
+def check_size(width: int, height: int) -> None:
+    """Refuse frame sizes that are not positive or exceed MAX_SIDE."""
+    if not (0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE):
+        raise SettingsError(f"frame size {width}x{height} is out of range (1..{MAX_SIDE} per side)")
+
+
+def device_name(value: object) -> str:
+    """A device as the user may name it: auto (or None), cpu, cuda or cuda:N (whether it
+    exists is the runtime's to say)."""
+    if value is None:
+        return "auto"
+    if not (isinstance(value, str) and _DEVICE.fullmatch(value.strip())):
+        raise SettingsError(f"unknown device {value!r}; use {DEVICE_CHOICES}")
+    return value.strip()
+
+
+def check_positive(name: str, value: object, *, whole: bool = False) -> None:
+    """Refuse a setting that is not a positive (whole) number; None means "not given"."""
+    if value is None:
+        return
+    kind = numbers.Integral if whole else numbers.Real
+    if isinstance(value, bool) or not isinstance(value, kind) or not 0 < value < math.inf:
+        noun = "whole number" if whole else "number"
+        raise SettingsError(f"{name} must be a positive {noun}, got {value!r}")
+
+
+def check_layer_index(name: str, value: object) -> None:
+    """Refuse a layer number that is not a whole number (the model says which exist); None
+    means "not given"."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise SettingsError(f"{name} must be a whole layer number, got {value!r}")
