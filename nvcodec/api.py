@@ -7,17 +7,14 @@ complete. Errors are :class:`nvcodec.errors.NvcodecError` subclasses with one-li
 
 from __future__ import annotations
 
-import math
-import numbers
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import fields
 from fractions import Fraction
 
 import numpy as np
 
-from nvcodec.bitstream.cfv import MAX_LAYERS
 from nvcodec.bitstream.codec import decode_cfv
 from nvcodec.decoder.pipeline import DecodeProgress, plan_render
 from nvcodec.decoder.views import View
@@ -32,13 +29,14 @@ from nvcodec.model.canvas import parse_fps
 from nvcodec.model.presets import DEFAULT_PRESET, preset_parameters
 from nvcodec.runtime import resolve_device
 from nvcodec.settings import (
-    PRECISION_CHOICES,
+    check_callback,
+    check_encode_settings,
     check_positive,
     device_name,
     frame_range,
     frame_size,
-    unknown_precision,
 )
+from nvcodec.summaries import DecodeSummary, EncodeSummary
 
 DEFAULT_EPOCHS = 20.0
 
@@ -49,83 +47,6 @@ def encoder_version() -> str:
     import nvcodec
 
     return f"nvcodec {nvcodec.__version__}"
-
-
-@dataclass(frozen=True)
-class EncodeSummary(EncodedClip):
-    """What an encode produced; `psnr` is that of the decoded file against the input frames."""
-
-    output: str | None = None
-    seconds: float = 0.0
-
-    @property
-    def width(self) -> int:
-        return self.info.canvas.width
-
-    @property
-    def height(self) -> int:
-        return self.info.canvas.height
-
-    @property
-    def frames(self) -> int:
-        return self.info.canvas.num_frames
-
-    @property
-    def fps(self) -> Fraction:
-        return self.info.canvas.fps
-
-    @property
-    def params(self) -> int:
-        return self.info.params
-
-    @property
-    def bytes(self) -> int:
-        return self.info.bytes
-
-    @property
-    def bpp(self) -> float:
-        return self.info.bpp
-
-    @property
-    def bits_per_weight(self) -> float:
-        return self.info.bits_per_weight
-
-    @property
-    def architecture(self) -> dict:
-        return self.info.config.to_dict()
-
-    def to_dict(self) -> dict:
-        """JSON-ready (the file's bytes left out; infinite PSNRs of exact fits as null)."""
-        keys = ("output", "width", "height", "frames", "params", "bytes", "bpp")
-        keys += ("bits_per_weight", "qmax", "epochs", "fit_seconds", "seconds", "device")
-        keys += ("precision", "architecture", "warnings")
-        out = {key: getattr(self, key) for key in keys}
-        out["qmax"] = list(self.qmax)
-        out["fps"] = f"{self.fps.numerator}/{self.fps.denominator}"
-        out["psnr"] = _finite_or_none(self.psnr)
-        out["psnr_unquantized"] = _finite_or_none(self.psnr_unquantized)
-        out["psnr_per_frame"] = [_finite_or_none(v) for v in self.psnr_per_frame]
-        return out
-
-
-@dataclass(frozen=True)
-class DecodeSummary:
-    """What a decode rendered; `frames_u8` holds the frames when no output path was given."""
-
-    output: str | None
-    width: int
-    height: int
-    frames: int
-    first_frame: int
-    fps: Fraction
-    seconds: float
-    device: str
-    frames_u8: np.ndarray | None = field(default=None, repr=False)
-
-    def to_dict(self) -> dict:
-        out = {k: v for k, v in asdict(self).items() if k != "frames_u8"}
-        out["fps"] = f"{self.fps.numerator}/{self.fps.denominator}"
-        return out
 
 
 def encode(
@@ -169,20 +90,10 @@ def encode(
     `summary.data`; `-` is stdout.
     """
     started = time.perf_counter()
-    if sum(x is not None for x in (preset, params, bpp)) > 1:
-        raise SettingsError("give only one of --model-size, --params and --bpp")
-    for name, value in (("params", params), ("layers", layers), ("batch_size", batch_size)):
-        check_positive(name, value, whole=True)
-    for name, value in (("bpp", bpp), ("epochs", epochs), ("minutes", minutes)):
-        check_positive(name, value)
-    if layers > MAX_LAYERS:
-        raise SettingsError(f"layers {layers}: a .cfv file holds at most {MAX_LAYERS}")
-    if precision not in PRECISION_CHOICES:
-        raise SettingsError(unknown_precision(precision))
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise SettingsError(f"seed must be a whole number, got {seed!r}")
+    check_encode_settings(preset, params, bpp, layers, batch_size, epochs, minutes, precision, seed)
     device, frames, size = device_name(device), frame_range(frames), frame_size(size)
-    _check_callback(on_progress)
+    check_callback("on_progress", on_progress)
+    check_callback("on_phase", on_phase)
     if params is None and bpp is None:
         params = preset_parameters(preset)
         preset = preset or DEFAULT_PRESET
@@ -262,7 +173,7 @@ def decode(
     started = time.perf_counter()
     check_positive("scale", scale)
     device, frames, size = device_name(device), frame_range(frames), frame_size(size)
-    _check_callback(on_progress)
+    check_callback("on_progress", on_progress)
     if view is not None and not isinstance(view, View):
         raise SettingsError(f"view must be a nvcodec.decoder.views.View, not {type(view).__name__}")
     if output is not None:
@@ -318,15 +229,6 @@ def _output_path(output: object, otherwise: str) -> PathLike:
             f"without one {otherwise}"
         )
     return output
-
-
-def _check_callback(on_progress: object) -> None:
-    if on_progress is not None and not callable(on_progress):
-        raise SettingsError(f"on_progress must be a function, got {type(on_progress).__name__}")
-
-
-def _finite_or_none(value: float) -> float | None:
-    return value if math.isfinite(value) else None
 
 
 __all__ = [

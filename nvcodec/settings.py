@@ -12,10 +12,9 @@ import math
 import numbers
 import re
 
+from nvcodec.bitstream.bounds import MAX_LAYERS, MAX_SIDE
 from nvcodec.errors import SettingsError
 
-MAX_SIDE = 16384
-"""The largest frame side read, rendered or stored (the .cfv HEAD bounds it the same)."""
 PRECISION_CHOICES = ("auto", "float32", "bfloat16")
 CPU_BATCH_SIZE = 4096
 CUDA_BATCH_SIZE = 65536  # CUDA cores need large batches to fill
@@ -136,3 +135,35 @@ def check_layer_index(name: str, value: object) -> None:
         return
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise SettingsError(f"{name} must be a whole layer number, got {value!r}")
+
+
+def check_encode_settings(
+    preset: object,
+    params: object,
+    bpp: object,
+    layers: object,
+    batch_size: object,
+    epochs: object,
+    minutes: object,
+    precision: object,
+    seed: object,
+) -> None:
+    """Refuse an encode's settings that are out of range or do not go together."""
+    if sum(x is not None for x in (preset, params, bpp)) > 1:
+        raise SettingsError("give only one of --model-size, --params and --bpp")
+    for name, value in (("params", params), ("layers", layers), ("batch_size", batch_size)):
+        check_positive(name, value, whole=True)
+    for name, value in (("bpp", bpp), ("epochs", epochs), ("minutes", minutes)):
+        check_positive(name, value)
+    if layers > MAX_LAYERS:
+        raise SettingsError(f"layers {layers}: a .cfv file holds at most {MAX_LAYERS}")
+    if precision not in PRECISION_CHOICES:
+        raise SettingsError(unknown_precision(precision))
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise SettingsError(f"seed must be a whole number, got {seed!r}")
+
+
+def check_callback(name: str, callback: object) -> None:
+    """Refuse a progress callback that cannot be called."""
+    if callback is not None and not callable(callback):
+        raise SettingsError(f"{name} must be a function, got {type(callback).__name__}")

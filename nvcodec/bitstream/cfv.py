@@ -19,6 +19,15 @@ from fractions import Fraction
 
 import numpy as np
 
+from nvcodec.bitstream.bounds import (
+    MAX_DEPTH,
+    MAX_FRAMES,
+    MAX_LAYERS,
+    MAX_OCTAVES,
+    MAX_PARAMS,
+    MAX_SIDE,
+    MAX_WIDTH,
+)
 from nvcodec.bitstream.container import Version, is_critical, read_container, write_container
 from nvcodec.bitstream.entropy import decode_tensors, encode_tensors, read_model
 from nvcodec.bitstream.fields import ByteReader, ByteWriter
@@ -46,14 +55,6 @@ CRITICAL_TYPES = (HEAD, ARCH, FLOW, FLOQ, COLR)
 CRITICAL_ORDERS = ((HEAD, ARCH, FLOQ, COLR), (HEAD, ARCH, FLOW, COLR))
 """What a reader accepts: the order this version writes, and that of version 1.0 files."""
 
-MAX_SIDE = 16384
-MAX_FRAMES = 2**20
-MAX_PARAMS = 2**25
-"""Caps a hostile architecture chunk at 128 MiB of float32 weights."""
-MAX_LAYERS = 8
-MAX_WIDTH = 4096
-MAX_DEPTH = 16
-MAX_OCTAVES = 16
 ACTIVATIONS = ACTIVATION_NAMES
 """Activation names by their code in the architecture chunk."""
 
