@@ -188,6 +188,8 @@ def bench(
     )
     json_path = Path(out or f"out/rd_{Path(clip.path).stem}_{video.width}x{video.height}.json")
     outputs = [json_path, json_path.with_suffix(".md"), json_path.with_suffix(".png")]
+    if out is None:  # the bench's own folder, made for it
+        json_path.parent.mkdir(parents=True, exist_ok=True)
     for output in outputs:
         check_output(output, overwrite)
     sizes = (
@@ -258,6 +260,7 @@ def bench(
     with atomic_output(outputs[2], overwrite) as temporary:
         plot.plot_rd(result, temporary)
     if compressai:
+        Path(compressai).mkdir(parents=True, exist_ok=True)
         for curve in result.curves:
             target = Path(compressai) / f"{report.file_stem(curve.codec)}.json"
             _write(target, report.compressai_json(result, curve), overwrite)

@@ -24,6 +24,7 @@ class WorkDir:
 
     def __init__(self, path: str | os.PathLike, settings: dict, resume: bool) -> None:
         self.path = Path(path)
+        self.path.mkdir(parents=True, exist_ok=True)
         run_file = self.path / RUN_FILE
         if run_file.exists():
             if not resume:
