@@ -34,7 +34,7 @@ def test_an_unnamed_output_never_replaces_the_source(
     shutil.copy(tiny_mp4, source)
     shutil.copy(tiny_cfv, tmp_path / "clip.cfv")
     original = source.read_bytes()
-    code, stderr = run("decode", tmp_path / "clip.cfv", "-q")
+    code, stderr = run("decode", tmp_path / "clip.cfv", "--quiet")
     assert code == 0, stderr
     assert read_video(tmp_path / "clip.cfv.mp4").num_frames == 8
     rendered = (tmp_path / "clip.cfv.mp4").read_bytes()
@@ -47,7 +47,7 @@ def test_an_unnamed_output_never_replaces_the_source(
 
 
 def test_the_output_is_named_once(tiny_cfv: str, tmp_path: Path) -> None:
-    code, stderr = run("decode", tiny_cfv, tmp_path / "positional.mkv", "-q")
+    code, stderr = run("decode", tiny_cfv, tmp_path / "positional.mkv", "--quiet")
     assert code == 0, stderr
     assert read_video(tmp_path / "positional.mkv").num_frames == 8
     code, stderr = run("decode", tiny_cfv, tmp_path / "a.mkv", "-o", tmp_path / "b.mkv")
@@ -126,7 +126,7 @@ def test_a_named_pipe_receives_the_stream(tiny_cfv: str, tmp_path: Path) -> None
     reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
     try:
         decoded = subprocess.run(
-            [*CFV, "decode", tiny_cfv, fifo, "-y", "-q"], capture_output=True, timeout=300
+            [*CFV, "decode", tiny_cfv, fifo, "-y", "--quiet"], capture_output=True, timeout=300
         )
         received, _ = reader.communicate(timeout=60)
     finally:
@@ -141,7 +141,7 @@ def test_a_named_pipe_receives_the_stream(tiny_cfv: str, tmp_path: Path) -> None
 def test_a_signal_mid_decode_leaves_nothing(tiny_cfv: str, tmp_path: Path, signal_number):
     # Thousands of frames: the signal lands while the video is being written.
     process = subprocess.Popen(
-        [*CFV, "decode", tiny_cfv, tmp_path / "out.mp4", "-s", "320x240", "-r", "2400", "-q"],
+        [*CFV, "decode", tiny_cfv, tmp_path / "out.mp4", "-s", "320x240", "-r", "2400", "--quiet"],
         stderr=subprocess.PIPE,
         text=True,
     )

@@ -62,7 +62,7 @@ def test_decode_streams_y4m_to_a_pipe(tiny_cfv: str, output: list[str]) -> None:
 @pytest.mark.parametrize("output_format", ["mkv", "mp4"])
 def test_decode_writes_any_format_to_stdout(tiny_cfv: str, tmp_path: Path, output_format: str):
     decoded = subprocess.run(
-        [*CFV, "decode", tiny_cfv, "-", "-f", output_format, "-q"], capture_output=True
+        [*CFV, "decode", tiny_cfv, "-", "-f", output_format, "--quiet"], capture_output=True
     )
     assert decoded.returncode == 0, decoded.stderr
     (tmp_path / f"out.{output_format}").write_bytes(decoded.stdout)
@@ -81,7 +81,7 @@ def test_y4m_in_through_stdin_and_cfv_out_through_stdout(
     write_video(clip, tiny_clip, Fraction(24))
     with clip.open("rb") as stdin:
         encoded = subprocess.run(
-            [*CFV, "encode", "-", "-", "--params", "8000", "--epochs", "1", "-q"],
+            [*CFV, "encode", "-", "-", "--params", "8000", "--epochs", "1", "--quiet"],
             stdin=stdin,
             capture_output=True,
         )
@@ -95,7 +95,7 @@ def test_y4m_in_through_stdin_and_cfv_out_through_stdout(
     )
     assert described.returncode == 0 and b'"frames": 8' in described.stdout
     decoded = subprocess.run(
-        [*CFV, "decode", "-", tmp_path / "out.mkv", "-q"], input=encoded.stdout, capture_output=True
+        [*CFV, "decode", "-", tmp_path / "out.mkv", "--quiet"], input=encoded.stdout, capture_output=True
     )
     assert decoded.returncode == 0, decoded.stderr
     assert read_video(tmp_path / "out.mkv").num_frames == 8

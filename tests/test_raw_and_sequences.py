@@ -99,7 +99,7 @@ def test_encode_raw_10_bit_yuv_from_the_command_line(tiny_clip: np.ndarray, tmp_
     result = CliRunner().invoke(
         cli.cli,
         ["encode", str(path), str(tmp_path / "clip.cfv"), *options, "--params", "8000"]
-        + ["--epochs", "1", "-q"],
+        + ["--epochs", "1", "--quiet"],
     )
     assert result.exit_code == 0, result.stderr
     assert result.stderr.startswith("cfv: warning: ") and "10-bit samples" in result.stderr

@@ -18,7 +18,7 @@ from nvcodec.bench.report import anchor_pairs, bd_table, missing_bd_reasons, poi
 from nvcodec.bench.schema import MEASURED, NVCODEC, RdResult, parse_result
 from nvcodec.model.coordflow import CoordFlow, count_parameters
 from nvcodec.model.presets import PRESETS, config_for_preset
-from tools.common import RESULTS
+from tools.common import HELP_OPTIONS, RESULTS
 from tools.device_check import targets
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -496,7 +496,7 @@ def gpu_block() -> str:
 BLOCKS = ((BEGIN, END, render_block), (GPU_BEGIN, GPU_END, gpu_block))
 
 
-@click.command()
+@click.command(context_settings=HELP_OPTIONS)
 @click.option("--check", is_flag=True, help="Only check that the README is up to date.")
 def main(check: bool) -> None:
     readme = ROOT / "README.md"
