@@ -95,7 +95,9 @@ def test_y4m_in_through_stdin_and_cfv_out_through_stdout(
     )
     assert described.returncode == 0 and b'"frames": 8' in described.stdout
     decoded = subprocess.run(
-        [*CFV, "decode", "-", tmp_path / "out.mkv", "--quiet"], input=encoded.stdout, capture_output=True
+        [*CFV, "decode", "-", tmp_path / "out.mkv", "--quiet"],
+        input=encoded.stdout,
+        capture_output=True,
     )
     assert decoded.returncode == 0, decoded.stderr
     assert read_video(tmp_path / "out.mkv").num_frames == 8
