@@ -4,9 +4,11 @@
     python -m tools.bench.memory -s 640x360 -n 100    # a smaller check
 
 It builds the clip in place as uint8 (a texture shifted a little each frame: only the size
-matters here), fits the xs preset for a few seconds (the sampler's set-up computes the loss
-weights of every pixel, the largest allocation of an encode besides the clip) and renders
-frames at full size. Peak resident memory is read from the OS after each stage. Results go to
+matters here) and runs every stage of an encode on it with the encoder's own functions: the
+sampler (loss weights of every pixel), a fit of the xs preset for a few seconds, the rate
+control's pixel sample and trials, quantization with compensation, the file, and rendering at
+full size (the encoder's two measuring renders stream frame by frame; a few frames stand for
+them). Peak resident memory is read from the OS after each stage. Results go to
 tools/results/memory_<device>.json.
 """
 
@@ -15,15 +17,19 @@ from __future__ import annotations
 import json
 import resource
 import time
+from fractions import Fraction
 from pathlib import Path
 
 import click
 import numpy as np
 import torch
 
+from nvcodec.bitstream.codec import encode_cfv
 from nvcodec.cli import FrameSize
 from nvcodec.decoder.render import render
-from nvcodec.encoder.fit import FitConfig, fit
+from nvcodec.encoder.compensate import compensation_steps, quantize_with_compensation
+from nvcodec.encoder.fit import FitConfig, clip_sampler, fit
+from nvcodec.encoder.ratecontrol import choose_qmax
 from nvcodec.environment import describe_environment
 from nvcodec.model.presets import config_for_preset
 from nvcodec.testing.synthetic import texture
@@ -73,9 +79,22 @@ def main(
     clip = moving_texture(width, height, frames)
     stage("clip", started)
     config = config_for_preset("xs", width, height, frames)
+    fit_config = FitConfig(epochs=None, seconds=seconds, device="cpu")
     started = time.perf_counter()
-    result = fit(clip, config, FitConfig(epochs=None, seconds=seconds, device="cpu"))
+    sampler = clip_sampler(clip, Fraction(25), torch.device("cpu"))
+    stage("sampler", started)
+    started = time.perf_counter()
+    result = fit(sampler, config, fit_config)
     stage("fit", started)
+    started = time.perf_counter()
+    choice = choose_qmax(result.model, result.canvas, clip)
+    stage("rate control", started)
+    started = time.perf_counter()
+    steps = compensation_steps(result.steps, result.model)
+    quantize_with_compensation(result.model, sampler, choice.qmax, fit_config, steps)
+    del sampler
+    data = encode_cfv(result.model, result.canvas, qmax=choice.qmax)
+    stage("compensate and write", started)
     started = time.perf_counter()
     times = torch.arange(render_frames, dtype=torch.float64)
     for _ in render(result.model, result.canvas, width, height, times):
@@ -87,6 +106,7 @@ def main(
         "clip_gib": round(clip.nbytes / GIB, 2),
         "fit_seconds": seconds,
         "render_frames": render_frames,
+        "file_bytes": len(data),
         "stages": stages,
     }
     path = Path(out) if out else RESULTS / "memory_cpu.json"
