@@ -251,9 +251,10 @@ def memory_section(result: dict) -> list[str]:
     return [
         f"**Memory** ({machine(result)}; `python -m tools.bench.memory`): a "
         f"{clip['width']}x{clip['height']}, {clip['frames']}-frame clip "
-        f"({result['clip_gib']:.1f} GiB as uint8 RGB), the xs preset fitted for "
-        f"{result['fit_seconds']:g} s, then {result['render_frames']} frames rendered at full "
-        f"size. Peak resident memory of the process: {stages}.",
+        f"({result['clip_gib']:.1f} GiB as uint8 RGB) through every stage of an encode: the "
+        f"sampler, the xs preset fitted for {result['fit_seconds']:g} s, rate control, "
+        f"quantization with compensation and the file, then {result['render_frames']} frames "
+        f"rendered at full size. Peak resident memory of the process: {stages}.",
     ]
 
 
