@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import re
 import signal
 import sys
 import warnings
 from collections.abc import Callable
 from fractions import Fraction
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -224,28 +227,42 @@ def cli() -> None:
 
 def version_report() -> str:
     """cfv's version, the .cfv versions it writes and reads, and those of the libraries that
-    do the work (this one imports torch, to say whether CUDA is there)."""
+    do the work; torch is described from its installed files, not imported."""
     import av
-    import torch
 
     import nvcodec
     from nvcodec.bitstream.cfv import VERSION
 
-    cuda = (
-        f"CUDA {torch.version.cuda}, {torch.cuda.device_count()} device(s)"
-        if torch.cuda.is_available()
-        else "no CUDA device"
-    )
     libavcodec = ".".join(str(part) for part in av.library_versions["libavcodec"])
     return "\n".join(
         [
             f"cfv {nvcodec.__version__}",
             f".cfv format: writes {VERSION.major}.{VERSION.minor}, reads {VERSION.major}.0 to "
             f"{VERSION.major}.{VERSION.minor} (reader version {VERSION.major})",
-            f"torch {torch.__version__} ({cuda})",
+            _torch_report(),
             f"PyAV {av.__version__}, FFmpeg {av.ffmpeg_version_info} (libavcodec {libavcodec})",
         ]
     )
+
+
+def _torch_report() -> str:
+    """torch's version and CUDA: the CUDA version its build names (torch/version.py) and the
+    NVIDIA devices the driver lists, read without the seconds an import of torch takes."""
+    spec = importlib.util.find_spec("torch")
+    if spec is None or spec.origin is None:
+        return "torch not installed"
+    text = Path(spec.origin).with_name("version.py").read_text()
+    version = re.search(r"^__version__\s*=\s*'([^']*)'", text, re.M)
+    cuda = re.search(r"^cuda\b[^=]*=\s*'([^']*)'", text, re.M)
+    gpus = Path("/proc/driver/nvidia/gpus")
+    devices = len(list(gpus.iterdir())) if gpus.is_dir() else 0
+    if cuda is None:
+        state = "no CUDA device"
+    elif devices:
+        state = f"CUDA {cuda.group(1)}, {devices} device(s)"
+    else:
+        state = f"CUDA {cuda.group(1)} build, no CUDA device"
+    return f"torch {version.group(1) if version else '?'} ({state})"
 
 
 @cli.command()
