@@ -15,10 +15,10 @@ from nvcodec.metrics import psnr
 def test_lossless_round_trip(tmp_path: Path, tiny_clip: np.ndarray, name: str) -> None:
     path = tmp_path / name
     write_video(path, tiny_clip, Fraction(30000, 1001), lossless=True)
-    video = read_video(path)
+    # A PNG sequence carries no frame rate: it is given, as `-r` gives it on the command line.
+    video = read_video(path, fps=Fraction(30000, 1001) if "%" in name else None)
     np.testing.assert_array_equal(video.frames_u8, tiny_clip)
-    if "%" not in name:
-        assert video.fps == Fraction(30000, 1001)
+    assert video.fps == Fraction(30000, 1001)
 
 
 def test_y4m_is_near_lossless(tmp_path: Path, tiny_clip: np.ndarray) -> None:

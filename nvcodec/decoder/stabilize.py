@@ -46,7 +46,8 @@ def gaussian_smooth(values: np.ndarray, sigma: float) -> np.ndarray:
     offsets = np.arange(-radius, radius + 1, dtype=np.float64)
     index = np.arange(count)[:, None] + np.arange(-radius, radius + 1)  # [F, window]
     inside = (index >= 0) & (index < count)
-    weights = np.where(inside, np.exp(-0.5 * (offsets / sigma) ** 2), 0.0)
+    with np.errstate(over="ignore"):  # a tiny sigma squares to inf: a weight of exactly 0
+        weights = np.where(inside, np.exp(-0.5 * (offsets / sigma) ** 2), 0.0)
     s0, s1, s2 = (np.sum(weights * offsets**k, axis=1, keepdims=True) for k in range(3))
     determinant = s0 * s2 - s1 * s1
     # Weighted least squares of a line, solved in closed form for its value at offset 0. A
