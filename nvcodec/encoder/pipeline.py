@@ -15,8 +15,8 @@ from fractions import Fraction
 import numpy as np
 import torch
 
-from nvcodec.bitstream.cfv import CfvInfo, probe_cfv
-from nvcodec.bitstream.codec import encode_cfv, quantized_model
+from nvcodec.bitstream.cfv import CfvInfo, probe_cfv, write_cfv
+from nvcodec.bitstream.codec import build_model, stored_weights
 from nvcodec.decoder.render import render
 from nvcodec.encoder.compensate import compensation_steps, quantize_with_compensation
 from nvcodec.encoder.estimate import EncodeEstimate, estimate_encode
@@ -171,7 +171,10 @@ def _encode_at(
     quantize_with_compensation(model, sampler, choice.qmax, fit_config, steps)
     del sampler  # it holds the clip on the device
     begin()
-    per_frame, overall = measure(quantized_model(model, choice.qmax), canvas, frames_u8)
+    stored = stored_weights(model, choice.qmax)  # quantized once: measured, then written
+    device = next(model.parameters()).device
+    decoded = build_model(config, stored.flow.values(), stored.colour.values(), device)
+    per_frame, overall = measure(decoded, canvas, frames_u8)
     measured = {
         "psnr": _rounded(overall),
         "psnr_unquantized": _rounded(psnr_unquantized),
@@ -181,7 +184,7 @@ def _encode_at(
         "device": result.device,
         "precision": result.precision,
     }
-    data = encode_cfv(model, canvas, {**(metadata or {}), **measured}, choice.qmax)
+    data = write_cfv(canvas, config, stored, {**(metadata or {}), **measured})
     return EncodedClip(
         data=data,
         info=probe_cfv(data),
