@@ -86,9 +86,12 @@ def test_every_result_file_of_the_dry_run_is_complete(dry_run) -> None:
     encoded = bunny["encode"]
     assert encoded["bpp"] > 0 and encoded["psnr"] > 10 and encoded["device"] == "cpu"
     assert bunny["decode"]["psnr"] == pytest.approx(encoded["psnr"], abs=1e-6)
-    # Both decodes ran on the CPU here: identical frames (an infinite PSNR, written as "inf").
-    assert bunny["cpu_check"]["within_tolerance"] and bunny["cpu_check"]["max_abs"] == 0
-    assert bunny["cpu_check"]["psnr"] == "inf"
+    # Both decodes ran on the CPU here, one of the whole clip and one of its first frames: the
+    # flow nets then run on batches of different sizes, so a sample may round the other way
+    # (rendering is normative up to floating-point rounding, spec section 9).
+    check = bunny["cpu_check"]
+    assert check["within_tolerance"] and check["max_abs"] <= 1
+    assert check["psnr"] == "inf" or check["psnr"] >= 50
 
     summary = load(out, "summary")
     assert [row["status"] for row in summary["targets"]] == ["not yet measured"] * 3
