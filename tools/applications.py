@@ -39,6 +39,11 @@ from nvcodec.testing.synthetic import default_trajectory, object_clip, pan_clip
 from tools.common import HELP_OPTIONS, RESULTS, bunny_path, render_all, save, upsample
 
 SEED = 0
+UPSAMPLING_SCHEMA = "nvcodec-upsampling/1"
+INTERPOLATION_SCHEMA = "nvcodec-interpolation/1"
+STABILIZATION_SCHEMA = "nvcodec-stabilization/1"
+DENOISING_SCHEMA = "nvcodec-denoising/1"
+SEGMENTATION_SCHEMA = "nvcodec-segmentation/1"
 
 
 def model_config(params: int, clip: np.ndarray, layers: int = 2) -> ModelConfig:
@@ -154,7 +159,7 @@ def upsampling(epochs: float, params: int) -> None:
         ]
         return {"settings": {"factor": 4, "frames": frames, "params": params}, "rows": rows}
 
-    save("applications_upsampling", timed(run))
+    save("applications_upsampling", UPSAMPLING_SCHEMA, timed(run))
 
 
 # --- 2. interpolation ---
@@ -203,7 +208,7 @@ def interpolation(epochs: float, params: int) -> None:
             "rows": rows,
         }
 
-    save("applications_interpolation", timed(run))
+    save("applications_interpolation", INTERPOLATION_SCHEMA, timed(run))
 
 
 # --- 3. stabilization ---
@@ -320,7 +325,7 @@ def stabilization(epochs: float, params: int, sigma: float, shake: float) -> Non
             "render; top the middle frame, bottom the middle row over time (x-t slice)",
         }
 
-    save("applications_stabilization", timed(run))
+    save("applications_stabilization", STABILIZATION_SCHEMA, timed(run))
 
 
 # --- 4. denoising ---
@@ -355,7 +360,7 @@ def denoising(epochs: float, params: int, noise: float) -> None:
         )
         return result
 
-    save("applications_denoising", timed(run))
+    save("applications_denoising", DENOISING_SCHEMA, timed(run))
 
 
 # --- 5. segmentation ---
@@ -418,7 +423,7 @@ def segmentation(epochs: float, params: int) -> None:
             "strip": "applications_segmentation.png: frames, alpha map, the other layer alone",
         }
 
-    save("applications_segmentation", timed(run))
+    save("applications_segmentation", SEGMENTATION_SCHEMA, timed(run))
 
 
 @main.command(name="all")

