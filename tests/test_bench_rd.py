@@ -18,7 +18,7 @@ from nvcodec import api
 from nvcodec.bench import command, rd
 from nvcodec.bench.metrics import METRICS
 from nvcodec.bench.plot import rate_ticks
-from nvcodec.bench.report import markdown
+from nvcodec.bench.report import markdown, markdown_table
 from nvcodec.bench.schema import (
     SCHEMA,
     BdEntry,
@@ -152,6 +152,13 @@ def test_the_committed_first_schema_file_reads_as_the_second() -> None:
 def test_rate_ticks_are_readable_at_1_2_5_steps() -> None:
     assert rate_ticks(0.015, 0.16) == [0.01, 0.02, 0.05, 0.1, 0.2]
     assert rate_ticks(0.05, 0.1) == [0.05, 0.1]
+
+
+def test_markdown_table_aligns_each_column_as_told() -> None:
+    lines = markdown_table(["codec", "bpp"], [["x265", "0.5"], ["nvcodec", "0.25"]], "lr")
+    assert lines == ["| codec | bpp |", "| --- | ---: |", "| x265 | 0.5 |", "| nvcodec | 0.25 |"]
+    with pytest.raises(ValueError, match="one 'l' or 'r' per column"):
+        markdown_table(["codec", "bpp"], [], "l")
 
 
 @pytest.mark.slow

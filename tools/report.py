@@ -15,7 +15,13 @@ from pathlib import Path
 
 import click
 
-from nvcodec.bench.report import anchor_pairs, bd_table, missing_bd_reasons, points_table
+from nvcodec.bench.report import (
+    anchor_pairs,
+    bd_table,
+    markdown_table,
+    missing_bd_reasons,
+    points_table,
+)
 from nvcodec.bench.schema import MEASURED, NVCODEC, RdResult, parse_result
 from nvcodec.bench.schema import SCHEMA as RD_SCHEMA
 from nvcodec.bench.schema import SCHEMA_V1 as RD_SCHEMA_V1
@@ -61,120 +67,117 @@ def machine(result: dict) -> str:
 def curve_section(result: dict) -> list[str]:
     model = result["model"]
     up = result["upsampling_2x_vs_true_320x180"]
-    lines = [
+    points = result["curve"]
+    shown = [p for p in points if round(p["seconds"]) % 30 < 15 or p is points[-1]]
+    return [
         f"**Fitting Bunny** ({result['clip']}; {model['num_layers']} layers, "
         f"{model['params']:,} parameters; {machine(result)}; "
         "`python -m tools.study curve`). PSNR of the whole clip against fitting time:",
         "",
-        "| seconds | epochs | PSNR (dB) |",
-        "| ---: | ---: | ---: |",
-    ]
-    points = result["curve"]
-    shown = [p for p in points if round(p["seconds"]) % 30 < 15 or p is points[-1]]
-    lines += [f"| {p['seconds']:.0f} | {p['epochs']:.1f} | {p['psnr']:.2f} |" for p in shown]
-    lines += [
+        *markdown_table(
+            ["seconds", "epochs", "PSNR (dB)"],
+            ([f"{p['seconds']:.0f}", f"{p['epochs']:.1f}", f"{p['psnr']:.2f}"] for p in shown),
+            "rrr",
+        ),
         "",
         "**Upsampling.** The same fit rendered at 2x (320x180) against the true 320x180 frames "
         "(area-downscaled from the 720p source), beside classic upsampling of the 160x90 input:",
         "",
-        "| method | PSNR at 320x180 (dB) |",
-        "| --- | ---: |",
-        f"| CoordFlow rendered at 2x | {up['coordflow_2x']:.2f} |",
-        f"| bilinear | {up['bilinear_2x']:.2f} |",
-        f"| nearest | {up['nearest_2x']:.2f} |",
+        *markdown_table(
+            ["method", "PSNR at 320x180 (dB)"],
+            [
+                ["CoordFlow rendered at 2x", f"{up['coordflow_2x']:.2f}"],
+                ["bilinear", f"{up['bilinear_2x']:.2f}"],
+                ["nearest", f"{up['nearest_2x']:.2f}"],
+            ],
+            "lr",
+        ),
     ]
-    return lines
 
 
 def sweep_section(result: dict) -> list[str]:
-    lines = [
+    rows = [
+        [r["label"], str(r["batch_size"]), f"{r['lr']:g}", f"{r['epochs']:.1f}", f"{r['psnr']:.2f}"]
+        for r in result["rows"]
+    ]
+    return [
         f"**Fitting settings** (Bunny 160x90x32, xs preset, {result['fit']['seconds']:.0f} s of "
         f"fitting each; {machine(result)}; `python -m tools.study sweep`):",
         "",
-        "| setting | batch | peak lr | epochs | PSNR (dB) |",
-        "| --- | ---: | ---: | ---: | ---: |",
+        *markdown_table(["setting", "batch", "peak lr", "epochs", "PSNR (dB)"], rows, "lrrrr"),
     ]
-    lines += [
-        f"| {r['label']} | {r['batch_size']} | {r['lr']:g} | {r['epochs']:.1f} | {r['psnr']:.2f} |"
-        for r in result["rows"]
-    ]
-    return lines
 
 
 def precision_section(result: dict) -> list[str]:
-    lines = [
+    rows = [
+        [f"{r['seconds']:g}", r["precision"], str(r["batch_size"]), f"{r['epochs']:.1f}"]
+        + [f"{r['psnr']:.2f}", f"{r['largest_loss_rise']:.2f}x"]
+        for r in result["rows"]
+    ]
+    header = ["fitting (s)", "precision", "batch", "epochs", "PSNR (dB)", "largest loss rise"]
+    return [
         f"**Precision and batch size** (Bunny 160x90x32, xs preset, equal fitting time; "
         f"{machine(result)}, which multiplies bfloat16 {result['bfloat16_speedup']:.1f}x as fast "
         "as float32; `python -m tools.study precision`). The loss column is the largest rise of "
         "the training loss between two 10-s reports (below 1: it never rose):",
         "",
-        "| fitting (s) | precision | batch | epochs | PSNR (dB) | largest loss rise |",
-        "| ---: | --- | ---: | ---: | ---: | ---: |",
+        *markdown_table(header, rows, "rlrrrr"),
     ]
-    lines += [
-        f"| {r['seconds']:g} | {r['precision']} | {r['batch_size']} | {r['epochs']:.1f} | "
-        f"{r['psnr']:.2f} | {r['largest_loss_rise']:.2f}x |"
-        for r in result["rows"]
-    ]
-    return lines
 
 
 def ablation_section(result: dict) -> list[str]:
-    lines = [
+    rows = [
+        [r["clip"], r["variant"], f"{r['model']['params']:,}", f"{r['epochs']:.1f}"]
+        + [f"{r['psnr']:.2f} ± {r['psnr_std']:.2f}"]
+        + [", ".join(f"{run['psnr']:.2f}" for run in r["runs"])]
+        for r in result["rows"]
+    ]
+    header = ["clip", "variant", "parameters", "epochs", "PSNR (dB)", "per seed"]
+    return [
         f"**Ablation** (the paper's Table 5; equal parameter budget and "
         f"{result['fit']['seconds']:.0f} s of fitting each, repeated with seeds "
         f"{', '.join(map(str, result['fit']['seeds']))}; {machine(result)}; "
         "`python -m tools.study ablation`). PSNR is the mean over the seeds, ± their standard "
         "deviation:",
         "",
-        "| clip | variant | parameters | epochs | PSNR (dB) | per seed |",
-        "| --- | --- | ---: | ---: | ---: | --- |",
+        *markdown_table(header, rows, "llrrrl"),
     ]
-    for r in result["rows"]:
-        per_seed = ", ".join(f"{run['psnr']:.2f}" for run in r["runs"])
-        lines.append(
-            f"| {r['clip']} | {r['variant']} | {r['model']['params']:,} | {r['epochs']:.1f} | "
-            f"{r['psnr']:.2f} ± {r['psnr_std']:.2f} | {per_seed} |"
-        )
-    return lines
 
 
 def flow_section(result: dict) -> list[str]:
     rec = result["recovery"]
+    rows = [[axis, f"{rec[axis]['correlation']:.4f}", f"{rec[axis]['slope']:.3f}"] for axis in "xy"]
     return [
         f"**The flow is real.** {result['clip']}; a 1-layer fit of "
         f"{result['model']['params']:,} parameters ({result['fit']['epochs']:.0f} epochs, "
         f"{result['psnr']:.2f} dB; `python -m tools.study flow`). The learned translation, "
         "in pixels, against the true motion:",
         "",
-        "| axis | correlation | slope (1 = exact) |",
-        "| --- | ---: | ---: |",
-        f"| x | {rec['x']['correlation']:.4f} | {rec['x']['slope']:.3f} |",
-        f"| y | {rec['y']['correlation']:.4f} | {rec['y']['slope']:.3f} |",
+        *markdown_table(["axis", "correlation", "slope (1 = exact)"], rows, "lrr"),
     ]
 
 
 def preset_section() -> list[str]:
-    lines = [
-        "**Presets** (2 layers; widths follow the budget, octaves the clip; `--params N` sets "
-        "any other budget):",
-        "",
-        "| preset | budget | clip | colour net (depth x width) | octaves xy / t | parameters | "
-        "colour share |",
-        "| --- | ---: | --- | --- | --- | ---: | ---: |",
-    ]
+    rows = []
     for name, budget in PRESETS.items():
         for width, height, frames in ((160, 90, 32), (1280, 720, 132)):
             config = config_for_preset(name, width, height, frames)
             model = CoordFlow(config)
             total = count_parameters(model)
             share = count_parameters(model.colour) / total
-            lines.append(
-                f"| {name} | {budget:,} | {width}x{height}x{frames} | "
-                f"{config.colour_depth} x {config.colour_width} | "
-                f"{config.xy_octaves} / {config.t_octaves} | {total:,} | {share:.1%} |"
+            rows.append(
+                [name, f"{budget:,}", f"{width}x{height}x{frames}"]
+                + [f"{config.colour_depth} x {config.colour_width}"]
+                + [f"{config.xy_octaves} / {config.t_octaves}", f"{total:,}", f"{share:.1%}"]
             )
-    return lines
+    header = ["preset", "budget", "clip", "colour net (depth x width)", "octaves xy / t"]
+    header += ["parameters", "colour share"]
+    return [
+        "**Presets** (2 layers; widths follow the budget, octaves the clip; `--params N` sets "
+        "any other budget):",
+        "",
+        *markdown_table(header, rows, "lrlllrr"),
+    ]
 
 
 def speed_section(result: dict) -> list[str]:
@@ -184,6 +187,28 @@ def speed_section(result: dict) -> list[str]:
     if "fit_seconds" in settings:
         mode = f"{settings['fit_seconds']:g} s a fit, {settings['render_seconds']:g} s a size"
     ceiling_text = " and ".join(f"{name} {value:.0f}" for name, value in ceilings.items())
+    fit_rows = []
+    for row in result["fit"]:
+        # Fitting counts three passes (forward, two backward products): a third is forward.
+        intensity = row["flops_per_sample"] / 3 / row["activation_bytes_per_sample"]
+        fit_rows.append(
+            [row["preset"], f"{row['params']:,}", f"{row['flops_per_sample'] / 1e6:.2f}M"]
+            + [f"{intensity:.0f}", row["precision"], f"{row['samples_per_second']:,}"]
+            + [f"{row['gflops']:.1f}", f"{row['fraction_of_ceiling']:.0%}"]
+        )
+    fit_header = ["preset", "parameters", "fit FLOPs per sample", "intensity", "precision"]
+    fit_header += ["fitting samples/s", "fitting GFLOP/s", "fitting, share of ceiling"]
+    render_rows = []
+    for preset in dict.fromkeys(row["preset"] for row in result["render"]):
+        renders = {r["size"]: r for r in result["render"] if r["preset"] == preset}
+        gflops = " / ".join(f"{r['gflops']:.0f}" for r in renders.values())
+        shares = " / ".join(f"{r['fraction_of_ceiling']:.0%}" for r in renders.values())
+        render_rows.append(
+            [preset, renders["720p"]["precision"], f"{renders['720p']['fps']:.3g}"]
+            + [f"{renders['1080p']['fps']:.3g}", gflops, shares]
+        )
+    render_header = ["preset", "rendering precision", "fps 720p", "fps 1080p"]
+    render_header += ["GFLOP/s 720p / 1080p", "rendering, share of ceiling"]
     lines = [
         f"**Speed** ({machine(result)}; matmul ceilings {ceiling_text} GFLOP/s measured in the "
         f"same run; `auto` fits in {settings['auto_precision']} here; "
@@ -194,73 +219,49 @@ def speed_section(result: dict) -> list[str]:
         "least once); below about 100 the elementwise passes, not the products, set the pace "
         "on a CPU:",
         "",
-        "| preset | parameters | fit FLOPs per sample | intensity | precision | "
-        "fitting samples/s | fitting GFLOP/s | fitting, share of ceiling |",
-        "| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |",
-    ]
-    for row in result["fit"]:
-        # Fitting counts three passes (forward, two backward products): a third is forward.
-        intensity = row["flops_per_sample"] / 3 / row["activation_bytes_per_sample"]
-        lines.append(
-            f"| {row['preset']} | {row['params']:,} | {row['flops_per_sample'] / 1e6:.2f}M | "
-            f"{intensity:.0f} | {row['precision']} | {row['samples_per_second']:,} | "
-            f"{row['gflops']:.1f} | {row['fraction_of_ceiling']:.0%} |"
-        )
-    lines += [
+        *markdown_table(fit_header, fit_rows, "lrrrlrrr"),
         "",
-        "| preset | rendering precision | fps 720p | fps 1080p | GFLOP/s 720p / 1080p | "
-        "rendering, share of ceiling |",
-        "| --- | --- | ---: | ---: | ---: | ---: |",
+        *markdown_table(render_header, render_rows, "llrrrr"),
     ]
-    presets = dict.fromkeys(row["preset"] for row in result["render"])
-    for preset in presets:
-        renders = {r["size"]: r for r in result["render"] if r["preset"] == preset}
-        gflops = " / ".join(f"{r['gflops']:.0f}" for r in renders.values())
-        shares = " / ".join(f"{r['fraction_of_ceiling']:.0%}" for r in renders.values())
-        lines.append(
-            f"| {preset} | {renders['720p']['precision']} | {renders['720p']['fps']:.3g} | "
-            f"{renders['1080p']['fps']:.3g} | {gflops} | {shares} |"
-        )
     if not result["encode"]:
         return lines
-    lines += [
+    encode_rows = [
+        [row["precision"], f"{row['fit_budget_seconds']:g}", f"{row['wall_seconds']:.1f}"]
+        + [f"{row['epochs']:.1f}", f"{row['bpp']:.3f}", f"{row['psnr']:.2f}"]
+        + [f"{row['psnr_unquantized']:.2f}"]
+        for row in result["encode"]
+    ]
+    encode_header = ["precision", "fitting budget (s)", "wall time (s)", "epochs", "bpp"]
+    encode_header += ["PSNR (dB)", "before quantization"]
+    return [
+        *lines,
         "",
         f"**Encode time to quality** ({settings['encode_clip']}; complete `nvcodec.encode` runs "
         "of the xs preset, wall time from frames in to file out, PSNR of the decoded file):",
         "",
-        "| precision | fitting budget (s) | wall time (s) | epochs | bpp | PSNR (dB) | "
-        "before quantization |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        *markdown_table(encode_header, encode_rows, "lrrrrrr"),
     ]
-    for row in result["encode"]:
-        lines.append(
-            f"| {row['precision']} | {row['fit_budget_seconds']:g} | {row['wall_seconds']:.1f} | "
-            f"{row['epochs']:.1f} | {row['bpp']:.3f} | {row['psnr']:.2f} | "
-            f"{row['psnr_unquantized']:.2f} |"
-        )
-    return lines
 
 
 def compensation_section(result: dict) -> list[str]:
     model, fit = result["model"], result["fit"]
-    lines = [
+    unquantized = result["psnr_unquantized"]
+    rows = [
+        [str(row["qmax"]), f"{row['compensated']['bits_per_parameter']:.2f}"]
+        + [f"{row['plain']['psnr'] - unquantized:+.2f} dB"]
+        + [f"{row['compensated']['psnr'] - unquantized:+.2f} dB"]
+        for row in result["levels"]
+    ]
+    header = ["qmax", "bits per parameter", "plain quantization", "with compensation"]
+    return [
         f"**Quantization with compensation** ({result['clip']}; {model['params']:,} parameters "
-        f"fitted {fit['epochs']:g} epochs, {result['psnr_unquantized']:.2f} dB before "
+        f"fitted {fit['epochs']:g} epochs, {unquantized:.2f} dB before "
         f"quantization; {machine(result)}; `python -m tools.study compensation`). One qmax for "
         f"every linear map (flow nets included), then {fit['steps_per_round']} fine-tuning steps "
         "after each round (the flow maps with the first colour map, then one colour map each):",
         "",
-        "| qmax | bits per parameter | plain quantization | with compensation |",
-        "| ---: | ---: | ---: | ---: |",
+        *markdown_table(header, rows, "rrrr"),
     ]
-    for row in result["levels"]:
-        plain, compensated = row["plain"], row["compensated"]
-        lines.append(
-            f"| {row['qmax']} | {compensated['bits_per_parameter']:.2f} | "
-            f"{plain['psnr'] - result['psnr_unquantized']:+.2f} dB | "
-            f"{compensated['psnr'] - result['psnr_unquantized']:+.2f} dB |"
-        )
-    return lines
 
 
 def memory_section(result: dict) -> list[str]:
@@ -345,27 +346,34 @@ def published_lines() -> list[str]:
     source = published["source"]
     width, height, frames = BUNNY_FULL
     sizes = published["sizes"]
-    lines = [
+    rows = [
+        [row["method"], *(f"{value:.2f}" for value in row["psnr_by_size"])]
+        for row in published["methods"]
+    ]
+    bpp = [f"{8 * size / (width * height * frames):.4f}" for size in sizes]
+    rows.append(["*bpp at 8 bits per parameter*", *bpp])
+    header = ["method", *(f"{size / 1e6:g}M params" for size in sizes)]
+    return [
         f"From *{source['title']}* ({source['code']}), {source['table']}; {source['clip']}, "
         f"models of each size trained {published['size_epochs']} epochs. PSNR of unquantized "
         "models in dB; the paper gives no file sizes. The last row is derived here, not "
         "published: what the weights alone would take at 8 bits each, before entropy coding.",
         "",
-        "| method | " + " | ".join(f"{size / 1e6:g}M params" for size in sizes) + " |",
-        "| --- |" + " ---: |" * len(sizes),
+        *markdown_table(header, rows, "l" + "r" * len(sizes)),
     ]
-    for row in published["methods"]:
-        cells = " | ".join(f"{value:.2f}" for value in row["psnr_by_size"])
-        lines.append(f"| {row['method']} | {cells} |")
-    bpp = " | ".join(f"{8 * size / (width * height * frames):.4f}" for size in sizes)
-    lines.append(f"| *bpp at 8 bits per parameter* | {bpp} |")
-    return lines
 
 
 def upsampling_section(result: dict) -> list[str]:
     fit = result["rows"][0]["fit"]
     small, large = result["rows"][0]["fitted_size"], result["rows"][0]["true_size"]
-    lines = [
+    rows = [
+        [r["clip"], f"{r['psnr_coordflow']:.2f}", f"{r['psnr_bilinear']:.2f}"]
+        + [f"{r['psnr_nearest']:.2f}", f"{r['fit']['psnr_on_fitted_frames']:.2f}"]
+        for r in result["rows"]
+    ]
+    header = ["clip", "CoordFlow (dB)", "bilinear (dB)", "nearest (dB)"]
+    header += [f"fit at {small[0]}x{small[1]} (dB)"]
+    return [
         f"**Upsampling, the paper's Figure 5 protocol.** Fitted at {small[0]}x{small[1]} (the "
         f"true frames area-downscaled {result['settings']['factor']}x), rendered at "
         f"{large[0]}x{large[1]} and compared with the true frames, beside classic upsampling of "
@@ -373,42 +381,38 @@ def upsampling_section(result: dict) -> list[str]:
         f"parameters, {fit['epochs']:g} epochs; {machine(result)}; "
         "`python -m tools.applications upsampling`):",
         "",
-        "| clip | CoordFlow (dB) | bilinear (dB) | nearest (dB) | "
-        f"fit at {small[0]}x{small[1]} (dB) |",
-        "| --- | ---: | ---: | ---: | ---: |",
+        *markdown_table(header, rows, "lrrrr"),
     ]
-    lines += [
-        f"| {r['clip']} | {r['psnr_coordflow']:.2f} | {r['psnr_bilinear']:.2f} | "
-        f"{r['psnr_nearest']:.2f} | {r['fit']['psnr_on_fitted_frames']:.2f} |"
-        for r in result["rows"]
-    ]
-    return lines
 
 
 def interpolation_section(result: dict) -> list[str]:
     fit = result["rows"][0]["fit"]
     size = result["settings"]["size"]
-    lines = [
+    rows = [
+        [r["clip"], f"{r['psnr_coordflow']:.2f}", f"{r['psnr_blend']:.2f}"]
+        + [f"{r['psnr_repeat']:.2f}", f"{r['fit']['psnr_on_fitted_frames']:.2f}"]
+        for r in result["rows"]
+    ]
+    header = ["clip", "CoordFlow (dB)", "mean of the two neighbours (dB)", "previous frame (dB)"]
+    header += ["fit on the even frames (dB)"]
+    return [
         f"**Frame interpolation.** Fitted on the even frames of {result['settings']['frames']} "
         f"at {size[0]}x{size[1]}; each odd frame rendered at its half-frame time, against the "
         f"true frame ({fit['params']:,} parameters, {fit['epochs']:g} epochs; {machine(result)};"
         " `python -m tools.applications interpolation`):",
         "",
-        "| clip | CoordFlow (dB) | mean of the two neighbours (dB) | previous frame (dB) | "
-        "fit on the even frames (dB) |",
-        "| --- | ---: | ---: | ---: | ---: |",
+        *markdown_table(header, rows, "lrrrr"),
     ]
-    lines += [
-        f"| {r['clip']} | {r['psnr_coordflow']:.2f} | {r['psnr_blend']:.2f} | "
-        f"{r['psnr_repeat']:.2f} | {r['fit']['psnr_on_fitted_frames']:.2f} |"
-        for r in result["rows"]
-    ]
-    return lines
 
 
 def stabilization_section(result: dict) -> list[str]:
     settings, fit = result["settings"], result["fit"]
-    lines = [
+    rows = [
+        [name, f"{row['rms_deviation_px']:.2f}", f"{row['rms_second_difference_px']:.2f}"]
+        for name, row in result["jitter"].items()
+    ]
+    header = ["path", "RMS deviation from the smooth pan", "RMS second difference"]
+    return [
         f"**Stabilization.** A {settings['clip']} (band-limited, periods of about 6 frames and "
         f"up), fitted with {fit['params']:,} parameters for {fit['epochs']:g} epochs "
         f"({fit['psnr_on_fitted_frames']:.2f} dB), then decoded with `--stabilize "
@@ -416,28 +420,25 @@ def stabilization_section(result: dict) -> list[str]:
         "`python -m tools.applications stabilization`). Paths are in pixels; *measured* ones "
         "come from phase correlation of neighbouring frames:",
         "",
-        "| path | RMS deviation from the smooth pan | RMS second difference |",
-        "| --- | ---: | ---: |",
+        *markdown_table(header, rows, "lrr"),
+        "",
+        "![stabilization](tools/results/applications_stabilization.png)",
     ]
-    lines += [
-        f"| {name} | {row['rms_deviation_px']:.2f} | {row['rms_second_difference_px']:.2f} |"
-        for name, row in result["jitter"].items()
-    ]
-    return lines + ["", "![stabilization](tools/results/applications_stabilization.png)"]
 
 
 def denoising_section(result: dict) -> list[str]:
     settings, fit = result["settings"], result["fit"]
+    rows = [
+        ["noisy input", f"{result['psnr_noisy_vs_clean']:.2f}"],
+        ["CoordFlow fit of the noisy input", f"{result['psnr_fit_vs_clean']:.2f}"],
+    ]
     return [
         f"**Denoising.** {settings['clip'].capitalize()} with Gaussian noise of sigma "
         f"{settings['noise_sigma']:g}/255 added, fitted with {fit['params']:,} parameters for "
         f"{fit['epochs']:g} epochs ({machine(result)}; `python -m tools.applications "
         "denoising`):",
         "",
-        "| frames | PSNR against the clean frames (dB) |",
-        "| --- | ---: |",
-        f"| noisy input | {result['psnr_noisy_vs_clean']:.2f} |",
-        f"| CoordFlow fit of the noisy input | {result['psnr_fit_vs_clean']:.2f} |",
+        *markdown_table(["frames", "PSNR against the clean frames (dB)"], rows, "lr"),
         "",
         f"The fit is {result['psnr_fit_vs_noisy']:.2f} dB from the noisy frames it was given.",
     ]
@@ -445,6 +446,12 @@ def denoising_section(result: dict) -> list[str]:
 
 def segmentation_section(result: dict) -> list[str]:
     settings, fit = result["settings"], result["fit"]
+    row = [f"{result['iou']:.3f}", f"{result['iou_per_frame_min']:.3f}"]
+    row += [
+        f"{result['iou_per_frame_max']:.3f}",
+        ", ".join(f"{a:.3f}" for a in result["mean_alpha"]),
+    ]
+    header = ["IoU, whole clip", "worst frame", "best frame", "mean alpha per layer"]
     return [
         f"**Segmentation.** A {settings['clip']}, both with the same texture statistics, so "
         f"only motion tells them apart; {fit['params']:,} parameters, {fit['epochs']:g} epochs "
@@ -452,11 +459,7 @@ def segmentation_section(result: dict) -> list[str]:
         "`python -m tools.applications segmentation`). The argmax of the alphas against the "
         "disc's true mask, with the better of the two layer assignments:",
         "",
-        "| IoU, whole clip | worst frame | best frame | mean alpha per layer |",
-        "| ---: | ---: | ---: | --- |",
-        f"| {result['iou']:.3f} | {result['iou_per_frame_min']:.3f} | "
-        f"{result['iou_per_frame_max']:.3f} | "
-        f"{', '.join(f'{a:.3f}' for a in result['mean_alpha'])} |",
+        *markdown_table(header, [row], "rrrl"),
         "",
         "Frames, `--alpha-map`, and the background layer alone (`--layer "
         f"{1 - result['object_layer']}`), which paints the background the disc hides:",
@@ -540,10 +543,11 @@ def gpu_block() -> str:
             f"Measured on {gpu['name']} ({gpu['memory_gib']:g} GiB), torch {device['torch']}, "
             f"CUDA {device['cuda']}, {device['environment']['date']}:"
         ]
-    lines += ["", "| target | goal | measured | status |", "| --- | --- | --- | --- |"]
-    for row in targets(RESULTS / "gpu"):
-        measured = row["measured"] or "-"
-        lines.append(f"| {row['target']} | {row['goal']} | {measured} | {row['status']} |")
+    rows = [
+        [row["target"], row["goal"], row["measured"] or "-", row["status"]]
+        for row in targets(RESULTS / "gpu")
+    ]
+    lines += ["", *markdown_table(["target", "goal", "measured", "status"], rows, "llll")]
     return "\n".join([GPU_BEGIN, "", *lines, "", GPU_END])
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterable, Sequence
 
 from nvcodec.bench.schema import MEASURED, NVCODEC, Curve, RdResult
 
@@ -20,25 +21,33 @@ BD_COLUMNS = (
 PSNRs."""
 
 
+def markdown_table(header: Sequence[str], rows: Iterable[Sequence[str]], align: str) -> list[str]:
+    """A markdown table's lines: the header, the alignment line (one letter of `align` per
+    column: "l" left, "r" right) and a line per row of cells, so that every table of the
+    reports is written one way."""
+    if len(align) != len(header) or set(align) - {"l", "r"}:
+        raise ValueError(f"align {align!r} is not one 'l' or 'r' per column of {list(header)}")
+    rule = ["---:" if side == "r" else "---" for side in align]
+    return ["| " + " | ".join(cells) + " |" for cells in (header, rule, *rows)]
+
+
 def points_table(result: RdResult, curves: list[Curve] | None = None) -> list[str]:
     """One row per point of `curves` (all of the result's by default)."""
-    lines = [
-        "| codec | setting | bytes | bpp | PSNR RGB | PSNR Y | PSNR U | PSNR V | PSNR YUV | "
-        "MS-SSIM | encode s | decode s |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ]
+    header = ["codec", "setting", "bytes", "bpp", "PSNR RGB", "PSNR Y", "PSNR U", "PSNR V"]
+    header += ["PSNR YUV", "MS-SSIM", "encode s", "decode s"]
+    rows = []
     for curve in result.curves if curves is None else curves:
         for p in curve.points:
             setting = ", ".join(f"{k} {v:g}" for k, v in p.setting.items())
-            psnrs = " | ".join(
+            psnrs = [
                 _number(p.metric(m), 2)
                 for m in ("psnr_rgb", "psnr_y", "psnr_u", "psnr_v", "psnr_yuv")
+            ]
+            rows.append(
+                [curve.codec, setting, f"{p.bytes:,}", f"{p.bpp:.4f}", *psnrs]
+                + [_number(p.ms_ssim, 4), f"{p.encode_seconds:.1f}", f"{p.decode_seconds:.2f}"]
             )
-            lines.append(
-                f"| {curve.codec} | {setting} | {p.bytes:,} | {p.bpp:.4f} | {psnrs} | "
-                f"{_number(p.ms_ssim, 4)} | {p.encode_seconds:.1f} | {p.decode_seconds:.2f} |"
-            )
-    return lines
+    return markdown_table(header, rows, "ll" + "r" * 10)
 
 
 def bd_table(result: RdResult, pairs: list[tuple[str, str]]) -> list[str]:
@@ -49,10 +58,7 @@ def bd_table(result: RdResult, pairs: list[tuple[str, str]]) -> list[str]:
         heads.append(heading)
         if metric.startswith("psnr"):
             heads.append(heading.replace("BD-rate", "BD-PSNR"))
-    lines = [
-        "| codec | against | " + " | ".join(heads) + " |",
-        "| --- | --- |" + " ---: |" * len(heads),
-    ]
+    rows = []
     for test, anchor in pairs:
         shared = result.bd_of(test, anchor, "psnr_rgb", "pchip")
         span = None if shared is None else shared.rate_range
@@ -64,8 +70,8 @@ def bd_table(result: RdResult, pairs: list[tuple[str, str]]) -> list[str]:
             if metric.startswith("psnr"):
                 gain = None if entry is None else entry.bd_quality
                 cells.append("n/a" if gain is None else f"{gain:+.2f} dB")
-        lines.append(f"| {test} | {anchor} | " + " | ".join(cells) + " |")
-    return lines
+        rows.append([test, anchor, *cells])
+    return markdown_table(["codec", "against", *heads], rows, "ll" + "r" * len(heads))
 
 
 def missing_bd_reasons(result: RdResult, pairs: list[tuple[str, str]]) -> list[str]:
