@@ -258,8 +258,9 @@ def test_the_chunk_layouts_match_the_spec(sample: bytes) -> None:
     assert chunks[ARCH] == _arch()
     stored = stored_weights(_model())
     for chunk_type, net in ((FLOQ, stored.flow), (COLR, stored.colour)):
-        headers, payload = encode_tensors(net.codes)
-        tensors = [s.astype("<f2").tobytes() + h for s, h in zip(net.scales, headers, strict=True)]
+        models, payload = encode_tensors(net.codes)
+        pairs = zip(net.scales, models, strict=True)
+        tensors = [s.astype("<f2").tobytes() + m.to_bytes() for s, m in pairs]
         assert chunks[chunk_type] == b"".join(tensors) + payload
 
 

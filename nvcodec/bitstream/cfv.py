@@ -29,7 +29,7 @@ from nvcodec.bitstream.bounds import (
     MAX_WIDTH,
 )
 from nvcodec.bitstream.container import Version, is_critical, read_container, write_container
-from nvcodec.bitstream.entropy import decode_tensors, encode_tensors, read_model
+from nvcodec.bitstream.entropy import TensorModel, decode_tensors, encode_tensors, read_model
 from nvcodec.bitstream.fields import ByteReader, ByteWriter
 from nvcodec.bitstream.tensors import (
     CodedTensors,
@@ -172,11 +172,11 @@ def _arch_payload(config: ModelConfig) -> bytes:
 
 
 def _coded_payload(tensors: CodedTensors) -> bytes:
-    headers, payload = encode_tensors(tensors.codes)
+    models, payload = encode_tensors(tensors.codes)
     w = ByteWriter()
-    for scales, header in zip(tensors.scales, headers, strict=True):
+    for scales, model in zip(tensors.scales, models, strict=True):
         w.array(scales, SCALE_DTYPE)
-        w.raw(header)
+        w.raw(model.to_bytes())
     w.raw(payload)
     return w.getvalue()
 
@@ -191,12 +191,12 @@ class CodedChunk:
 
     shapes: list[tuple[int, ...]]
     scales: list[np.ndarray]
-    headers: list[bytes]
+    models: list[TensorModel]
     payload: bytes
 
     def values(self) -> list[np.ndarray]:
         """The dequantized float32 tensors in file order (range decoding happens here)."""
-        codes = decode_tensors(self.headers, self.shapes, self.payload)
+        codes = decode_tensors(self.models, self.shapes, self.payload)
         return CodedTensors(codes, self.scales).values()
 
 
@@ -356,17 +356,17 @@ def _read_legacy_flow(payload: bytes, config: ModelConfig) -> list[np.ndarray]:
 
 def _read_coded(payload: bytes, shapes: list[tuple[int, ...]], name: str) -> CodedChunk:
     r = ByteReader(payload)
-    scales, headers = [], []
+    scales, models = [], []
     for shape in shapes:
         channel_scales = r.array(SCALE_DTYPE, shape[0] if len(shape) > 1 else 1, f"{name} scales")
         if not np.all(np.isfinite(channel_scales) & (channel_scales >= 0)):
             raise CfvError(f"the {name} chunk holds a scale that is negative or not finite")
         scales.append(channel_scales.astype(np.float32))
-        headers.append(read_model(r).to_bytes())
+        models.append(read_model(r))
     coded = r.raw(r.remaining, f"{name} payload")
     if len(coded) % 4:
         raise CfvError(f"range-coded payload of {len(coded)} bytes is not whole 32-bit words")
-    return CodedChunk(shapes, scales, headers, coded)
+    return CodedChunk(shapes, scales, models, coded)
 
 
 def _read_meta(payload: bytes | None) -> dict:

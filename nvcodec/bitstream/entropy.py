@@ -10,8 +10,9 @@ its own probability model, chosen by the encoder as the cheapest of
   family fits badly;
 * ``ConstantModel`` (id 2): every element has one value; nothing is range coded.
 
-Every model reduces, with integer arithmetic only, to frequencies ``f`` over a contiguous
-symbol range of ``n`` symbols with ``sum(f) == 2**24 - n``. These are handed to
+Every coded model gives each symbol an unnormalised integer probability mass (spec/cfv.md
+calls it the symbol's weight), and reduces, with integer arithmetic only, to frequencies ``f``
+over a contiguous symbol range of ``n`` symbols with ``sum(f) == 2**24 - n``. These are handed to
 ``constriction.stream.model.Categorical`` as float64 with ``perfect=False``. Its fast
 quantizer computes ``floor(cumsum_float * scale) + index`` with
 ``scale = (2**24 - n) / sum(f)``; because the floats are integers below ``2**53`` whose sum
@@ -43,7 +44,7 @@ MODEL_HISTOGRAM = 1
 MODEL_CONSTANT = 2
 
 LAPLACE_PEAK = 1 << 32
-"""Weight of the centre symbol; 32 bits keep the tails of wide distributions resolved."""
+"""Mass of the centre symbol; 32 bits keep the tails of wide distributions resolved."""
 MAX_COUNT = 2**32 - 1
 """Histogram counts fit 32 bits, so ``count * (2**24 - n)`` fits an unsigned 64-bit integer."""
 
@@ -59,8 +60,9 @@ class LaplaceModel:
 
     first_symbol: ClassVar[int] = SYMBOL_MIN
 
-    def weights(self) -> np.ndarray:
-        return _laplace_weights(np.array([self.ratio_q16]), self.mu)[0]
+    def masses(self) -> np.ndarray:
+        """The unnormalised probability masses of symbols -127..127."""
+        return _laplace_masses(np.array([self.ratio_q16]), self.mu)[0]
 
     def to_bytes(self) -> bytes:
         w = ByteWriter()
@@ -77,7 +79,8 @@ class HistogramModel:
     first_symbol: int
     counts: tuple[int, ...]
 
-    def weights(self) -> np.ndarray:
+    def masses(self) -> np.ndarray:
+        """The unnormalised probability masses of the model's symbols: their counts."""
         return np.array(self.counts, dtype=np.uint64)
 
     def to_bytes(self) -> bytes:
@@ -106,24 +109,24 @@ class ConstantModel:
 TensorModel = LaplaceModel | HistogramModel | ConstantModel
 
 
-def frequencies(weights: np.ndarray) -> np.ndarray:
-    """Integer frequencies summing to ``2**24 - n`` from ``n`` non-negative integer weights.
+def frequencies(masses: np.ndarray) -> np.ndarray:
+    """Integer frequencies summing to ``2**24 - n`` from ``n`` non-negative integer masses.
 
-    Rows of a 2-D ``weights`` are normalized independently. ``f = floor(w * T / W)`` with
-    ``T = 2**24 - n`` and ``W = sum(w)``; the ``T - sum(f)`` left over (fewer than ``n``) go
-    to the first symbol of largest weight. All values stay below ``2**64``.
+    Rows of a 2-D ``masses`` are normalized independently. ``f = floor(m * T / M)`` with
+    ``T = 2**24 - n`` and ``M = sum(m)``; the ``T - sum(f)`` left over (fewer than ``n``) go
+    to the first symbol of largest mass. All values stay below ``2**64``.
     """
-    w = np.atleast_2d(np.asarray(weights, dtype=np.uint64))
-    total = np.uint64((1 << PRECISION) - w.shape[1])
-    f = w * total // w.sum(axis=1, keepdims=True)
-    peak = np.argmax(w, axis=1)
-    rows = np.arange(w.shape[0])
+    m = np.atleast_2d(np.asarray(masses, dtype=np.uint64))
+    total = np.uint64((1 << PRECISION) - m.shape[1])
+    f = m * total // m.sum(axis=1, keepdims=True)
+    peak = np.argmax(m, axis=1)
+    rows = np.arange(m.shape[0])
     f[rows, peak] += total - f.sum(axis=1)
-    return f.reshape(np.shape(weights))
+    return f.reshape(np.shape(masses))
 
 
 def _laplace_profiles(ratios: np.ndarray) -> np.ndarray:
-    """Weights by distance ``d = 0..254``: ``w[0] = 2**32``, ``w[d+1] = (w[d] * R) >> 16``."""
+    """Masses by distance ``d = 0..254``: ``m[0] = 2**32``, ``m[d+1] = (m[d] * R) >> 16``."""
     ratios = ratios.astype(np.uint64)
     profiles = np.empty((len(ratios), ALPHABET), dtype=np.uint64)
     profiles[:, 0] = LAPLACE_PEAK
@@ -132,24 +135,24 @@ def _laplace_profiles(ratios: np.ndarray) -> np.ndarray:
     return profiles
 
 
-def _laplace_weights(ratios: np.ndarray, mu: int) -> np.ndarray:
-    """Weights of symbols -127..127 for each candidate ratio (one row per ratio)."""
+def _laplace_masses(ratios: np.ndarray, mu: int) -> np.ndarray:
+    """Masses of symbols -127..127 for each candidate ratio (one row per ratio)."""
     distance = np.abs(np.arange(SYMBOL_MIN, SYMBOL_MAX + 1) - mu)
     return _laplace_profiles(ratios)[:, distance]
 
 
-def _cost_bits(weights: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Ideal code length in bits of symbols with ``counts`` under each row of ``weights``."""
-    probs = frequencies(weights).astype(np.float64) + 1.0
+def _cost_bits(masses: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Ideal code length in bits of symbols with ``counts`` under each row of ``masses``."""
+    probs = frequencies(masses).astype(np.float64) + 1.0
     return counts @ (PRECISION - np.log2(probs)).T
 
 
 def _fit_laplace(counts: np.ndarray, mu: int) -> tuple[LaplaceModel, float]:
     """Best decay ratio for centre ``mu`` by a coarse then a fine grid search."""
     coarse = np.arange(0, 1 << 16, 256)
-    best = int(coarse[np.argmin(_cost_bits(_laplace_weights(coarse, mu), counts))])
+    best = int(coarse[np.argmin(_cost_bits(_laplace_masses(coarse, mu), counts))])
     fine = np.arange(max(best - 255, 0), min(best + 256, 1 << 16))
-    costs = _cost_bits(_laplace_weights(fine, mu), counts)
+    costs = _cost_bits(_laplace_masses(fine, mu), counts)
     i = int(np.argmin(costs))
     return LaplaceModel(mu, int(fine[i])), float(costs[i]) + 8 * _LAPLACE_HEADER_BYTES
 
@@ -158,7 +161,7 @@ def _fit_histogram(counts: np.ndarray) -> tuple[HistogramModel, float]:
     present = np.flatnonzero(counts)
     span = counts[present[0] : present[-1] + 1]
     model = HistogramModel(int(present[0]) + SYMBOL_MIN, tuple(int(c) for c in span))
-    bits = float(_cost_bits(model.weights(), span))
+    bits = float(_cost_bits(model.masses(), span))
     return model, bits + 8 * len(model.to_bytes())
 
 
@@ -201,7 +204,7 @@ def _check_codes(q: np.ndarray) -> np.ndarray:
 
 
 def _categorical(model: LaplaceModel | HistogramModel) -> object:
-    probabilities = frequencies(model.weights()).astype(np.float64)
+    probabilities = frequencies(model.masses()).astype(np.float64)
     return constriction.stream.model.Categorical(probabilities, perfect=False)
 
 
@@ -231,50 +234,43 @@ def read_model(reader: ByteReader) -> TensorModel:
     raise CfvError(f"unknown tensor model id {kind}")
 
 
-def parse_model(data: bytes) -> TensorModel:
-    """The model encoded by exactly ``data``; raises :class:`CfvError` if it is malformed."""
-    reader = ByteReader(data)
-    model = read_model(reader)
-    reader.expect_end("the tensor model header")
-    return model
-
-
-def encode_tensors(tensors: Sequence[np.ndarray]) -> tuple[list[bytes], bytes]:
+def encode_tensors(tensors: Sequence[np.ndarray]) -> tuple[list[TensorModel], bytes]:
     """Range-code int8 tensors (values -127..127) into one stream.
 
-    Returns one model header per tensor and the payload: the coder's 32-bit words, each
-    little-endian. Elements are coded in C order; shapes are not stored.
+    Returns the model of each tensor (the file stores its ``to_bytes()`` header) and the
+    payload: the coder's 32-bit words, each little-endian. Elements are coded in C order;
+    shapes are not stored.
     """
     encoder = constriction.stream.queue.RangeEncoder()
-    headers = []
+    models = []
     for q in tensors:
         model = fit_model(q)
-        headers.append(model.to_bytes())
+        models.append(model)
         if not isinstance(model, ConstantModel):
             symbols = np.asarray(q).ravel().astype(np.int32) - model.first_symbol
             encoder.encode(symbols, _categorical(model))
-    return headers, encoder.get_compressed().astype("<u4").tobytes()
+    return models, encoder.get_compressed().astype("<u4").tobytes()
 
 
 def decode_tensors(
-    headers: Sequence[bytes], shapes: Sequence[tuple[int, ...]], payload: bytes
+    models: Sequence[TensorModel], shapes: Sequence[tuple[int, ...]], payload: bytes
 ) -> list[np.ndarray]:
-    """Inverse of :func:`encode_tensors`, given each tensor's shape.
+    """Inverse of :func:`encode_tensors`, given each tensor's model (as :func:`read_model`
+    checked it) and shape.
 
     The caller bounds the shapes; decoding does work and allocation proportional to their
     element counts only. A damaged payload may decode to wrong values without an error
-    (the container CRC catches damage); malformed headers or payload lengths and coder
-    failures raise :class:`CfvError`.
+    (the container CRC catches damage); malformed payload lengths and coder failures raise
+    :class:`CfvError`.
     """
-    if len(headers) != len(shapes):
-        raise ValueError("need one shape per model header")
+    if len(models) != len(shapes):
+        raise ValueError("need one shape per tensor model")
     if len(payload) % 4:
         raise CfvError(f"range-coded payload of {len(payload)} bytes is not whole 32-bit words")
     words = np.frombuffer(payload, dtype="<u4").astype(np.uint32)
     decoder = constriction.stream.queue.RangeDecoder(words)
     out = []
-    for header, shape in zip(headers, shapes, strict=True):
-        model = parse_model(header)
+    for model, shape in zip(models, shapes, strict=True):
         count = math.prod(shape)
         if min(shape, default=0) < 0:
             raise ValueError(f"negative dimension in shape {shape}")
