@@ -1,34 +1,22 @@
-"""Decoding the layers one by one: alpha maps, a layer alone, a layer dropped, the canonical
-space; through the API, the CLI, and as exact identities on hand-built models."""
+"""Decoding the layers one by one through the API: alpha maps, a layer alone, a layer dropped,
+the canonical space, and the views a model or the settings cannot give."""
 
 from __future__ import annotations
 
 import dataclasses
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from helpers import assert_one_line_error, run
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from nvcodec import api
 from nvcodec.bitstream.codec import encode_cfv
-from nvcodec.decoder.layer_maps import (
-    PALETTE,
-    alpha_colours,
-    blend_layers,
-    dominant_layer,
-    mean_alpha,
-)
+from nvcodec.decoder.layer_maps import PALETTE
 from nvcodec.decoder.views import View
 from nvcodec.errors import SettingsError
-from nvcodec.io.video import read_video
 from nvcodec.model.canvas import Canvas
-from nvcodec.model.coordflow import CoordFlow, ModelConfig, blend
-from nvcodec.testing.synthetic import object_clip
+from nvcodec.model.coordflow import CoordFlow, ModelConfig
 
 CANVAS = Canvas(32, 24, 8, Fraction(24))
 
@@ -96,30 +84,6 @@ def test_alpha_map_of_one_layer_is_its_palette_colour() -> None:
     assert (frames == expected).all()
 
 
-@settings(max_examples=50, deadline=None)
-@given(st.integers(1, 8), st.integers(1, 20), st.integers(0, 2**16))
-def test_alpha_colours_mix_the_palette(layers: int, pixels: int, seed: int) -> None:
-    logits = torch.randn(layers, pixels, generator=torch.Generator().manual_seed(seed)) * 4
-    weights = torch.softmax(logits, dim=0)
-    colours = alpha_colours(weights)
-    assert colours.shape == (pixels, 3)
-    strongest = weights.argmax(dim=0)
-    for pixel in range(pixels):
-        expected = sum(weights[k, pixel] * PALETTE[k] for k in range(layers))
-        torch.testing.assert_close(colours[pixel], expected)
-        if weights[strongest[pixel], pixel] > 0.999:
-            torch.testing.assert_close(colours[pixel], PALETTE[strongest[pixel]], atol=2e-3, rtol=0)
-
-
-def test_dropping_a_layer_renormalises_the_others() -> None:
-    raw = torch.randn(3, 50, 4)
-    _, layer_rgb, weights = blend(raw)
-    kept = weights[[0, 2]] / weights[[0, 2]].sum(dim=0)
-    expected = (kept.unsqueeze(-1) * layer_rgb[[0, 2]]).sum(dim=0)
-    torch.testing.assert_close(blend_layers(raw, [0, 2]), expected)
-    torch.testing.assert_close(blend_layers(raw, [0, 1, 2]), blend(raw)[0])
-
-
 def test_canonical_window_around_a_still_model() -> None:
     """Without flow the frame is the middle of the canonical window: at extent 2 and the same
     pixel density, the window's central pixels are the frame's own pixel centres."""
@@ -130,17 +94,6 @@ def test_canonical_window_around_a_still_model() -> None:
     wide = api.decode(data, view=View(canonical=True)).frames_u8.astype(int)
     assert wide.shape == (8, 48, 64, 3)
     assert np.abs(wide[:, 12:36, 16:48] - plain).max() <= 1
-
-
-def test_the_dominant_layer_covers_most_of_the_clip() -> None:
-    config = ModelConfig(num_layers=3, colour_width=16, colour_depth=2)
-    model = CoordFlow(config)
-    with torch.no_grad():
-        model.colour.biases[-1][:, 0, 3] = torch.tensor([0.0, 2.0, 1.0])
-        model.colour.weights[-1][:, 3] = 0.0
-    alpha = mean_alpha(model, CANVAS)
-    np.testing.assert_allclose(alpha, torch.softmax(torch.tensor([0.0, 2.0, 1.0]), 0), rtol=1e-5)
-    assert dominant_layer(model, CANVAS) == 1
 
 
 @pytest.mark.parametrize(
@@ -171,51 +124,3 @@ def test_settings_a_model_cannot_honour() -> None:
         api.decode(model_file(1, use_flow=False), view=View(stabilize=2.0))
     with pytest.raises(SettingsError, match="the model has 1 layer \\(0 to 0\\)"):
         api.decode(model_file(1), view=View(layer=1))
-
-
-@pytest.mark.parametrize(
-    ("options", "shape"),
-    [
-        (["--alpha-map"], (8, 24, 32, 3)),
-        (["--layer", "0"], (8, 24, 32, 3)),
-        (["--drop-layer", "1", "--scale", "2"], (8, 48, 64, 3)),
-        (["--stabilize", "1.5", "--stabilize-layer", "1"], (8, 24, 32, 3)),
-        (["--canonical", "--canonical-extent", "1.5", "--frames", "2:4"], (2, 36, 48, 3)),
-    ],
-)
-def test_cli_writes_each_view(tiny_cfv: str, tmp_path: Path, options: list, shape: tuple) -> None:
-    output = tmp_path / "view.mkv"
-    code, _, stderr = run("decode", tiny_cfv, "-o", output, "--quiet", *options)
-    assert code == 0, stderr
-    assert read_video(output).frames_u8.shape == shape
-
-
-@pytest.mark.parametrize(
-    ("options", "message"),
-    [
-        (["--layer", "7"], "--layer 7 is out of range"),
-        (["--drop-layer", "2"], "--drop-layer 2 is out of range"),
-        (["--layer", "-1"], "--layer"),
-        (["--alpha-map", "--drop-layer", "0"], "only one of"),
-        (["--canonical", "--stabilize", "2"], "cannot be used together"),
-        (["--stabilize", "0"], "--stabilize"),
-        (["--canonical-extent", "2"], "needs --canonical"),
-    ],
-)
-def test_cli_refuses_bad_views(tiny_cfv: str, tmp_path: Path, options: list, message: str) -> None:
-    output = tmp_path / "view.mkv"
-    assert_one_line_error(*run("decode", tiny_cfv, "-o", output, *options)[::2], 2, message)
-    assert not output.exists()
-
-
-def test_the_object_clip_masks_its_disc() -> None:
-    frames = 6
-    background = np.zeros((frames, 2))
-    path = np.stack((np.linspace(-10, 10, frames), np.zeros(frames)), axis=-1)
-    clip, masks = object_clip(64, 48, background, path, radius=8.0, seed=3)
-    assert clip.shape == (frames, 48, 64, 3) and masks.shape == (frames, 48, 64)
-    assert masks.sum(axis=(1, 2)) == pytest.approx(np.pi * 64, rel=0.1)
-    # The disc moves, the background stands still: outside both discs consecutive frames agree.
-    outside = ~(masks[1:] | masks[:-1])
-    np.testing.assert_array_equal(clip[1:][outside], clip[:-1][outside])
-    assert (clip[1:][masks[1:] & ~masks[:-1]] != clip[:-1][masks[1:] & ~masks[:-1]]).any()
