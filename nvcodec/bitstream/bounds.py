@@ -9,3 +9,8 @@ MAX_LAYERS = 8
 MAX_WIDTH = 4096
 MAX_DEPTH = 16
 MAX_OCTAVES = 16
+MAX_GRID_SIDE = 3 * MAX_SIDE
+"""A grid's finest level covers the frame and its margins: at most three times its side."""
+MAX_GRID_LEVELS = 16
+MAX_GRID_CHANNELS = 16
+MAX_GRID_MARGIN_PERCENT = 100

@@ -3,7 +3,8 @@
 Chunks, in this order: ``HEAD`` (canvas and colour description), ``ARCH`` (the ModelConfig),
 ``FLOQ`` (the flow networks as range-coded int8 with float16 scales; version 1.0 files hold
 ``FLOW``, the flow networks as float16, instead), ``COLR`` (the colour networks, coded like
-``FLOQ``), then optional ancillary chunks such as ``meta`` (UTF-8 JSON).
+``FLOQ``), for a grid model ``LATS`` (its latent grids, coded likewise; version 1.2), then
+optional ancillary chunks such as ``meta`` (UTF-8 JSON).
 
 Every number read from a file is bounded before it sizes an allocation, and every defect is
 reported as :class:`CfvError` (or :class:`CfvVersionError` for a file from a newer major
@@ -22,6 +23,10 @@ import numpy as np
 from nvcodec.bitstream.bounds import (
     MAX_DEPTH,
     MAX_FRAMES,
+    MAX_GRID_CHANNELS,
+    MAX_GRID_LEVELS,
+    MAX_GRID_MARGIN_PERCENT,
+    MAX_GRID_SIDE,
     MAX_LAYERS,
     MAX_OCTAVES,
     MAX_PARAMS,
@@ -36,13 +41,14 @@ from nvcodec.bitstream.tensors import (
     StoredWeights,
     colour_tensor_shapes,
     flow_tensor_shapes,
+    latent_tensor_shapes,
     legacy_flow_shapes,
 )
 from nvcodec.errors import CfvError
 from nvcodec.model.canvas import Canvas
-from nvcodec.model.config import ACTIVATION_NAMES, ModelConfig, parameter_count
+from nvcodec.model.config import ACTIVATION_NAMES, GridConfig, ModelConfig, parameter_count
 
-VERSION = Version(major=1, minor=1, min_reader_major=1)
+VERSION = Version(major=1, minor=2, min_reader_major=1)
 """The version this writer writes; a reader of major version 1 reads every 1.x file."""
 
 HEAD = b"HEAD"
@@ -50,10 +56,15 @@ ARCH = b"ARCH"
 FLOW = b"FLOW"
 FLOQ = b"FLOQ"
 COLR = b"COLR"
+LATS = b"LATS"
 META = b"meta"
-CRITICAL_TYPES = (HEAD, ARCH, FLOW, FLOQ, COLR)
-CRITICAL_ORDERS = ((HEAD, ARCH, FLOQ, COLR), (HEAD, ARCH, FLOW, COLR))
-"""What a reader accepts: the order this version writes, and that of version 1.0 files."""
+CRITICAL_TYPES = (HEAD, ARCH, FLOW, FLOQ, COLR, LATS)
+MLP_ORDERS = ((HEAD, ARCH, FLOQ, COLR), (HEAD, ARCH, FLOW, COLR))
+"""What a reader accepts of an MLP model: the order this version writes, and that of version
+1.0 files."""
+GRID_ORDER = (HEAD, ARCH, FLOQ, COLR, LATS)
+REPRESENTATION_GRID = 1
+"""The code of the grid representation in an ARCH chunk's extension."""
 
 ACTIVATIONS = ACTIVATION_NAMES
 """Activation names by their code in the architecture chunk."""
@@ -134,6 +145,8 @@ def write_cfv(
         (FLOQ, _coded_payload(weights.flow)),
         (COLR, _coded_payload(weights.colour)),
     ]
+    if config.grid is not None:
+        chunks.append((LATS, _coded_payload(weights.latents)))
     if metadata is not None:
         chunks.append((META, _meta_payload(metadata)))
     return write_container(VERSION, chunks)
@@ -168,6 +181,17 @@ def _arch_payload(config: ModelConfig) -> bytes:
     w.u8(config.flow_depth)
     w.u8(config.flow_octaves)
     w.u8(ACTIVATIONS.index(config.activation))
+    grid = config.grid
+    if grid is not None:
+        w.u8(REPRESENTATION_GRID)
+        w.u8(grid.levels)
+        w.u16(grid.width)
+        w.u16(grid.height)
+        w.u8(grid.xyt_channels)
+        w.u16(grid.xyt_width)
+        w.u16(grid.xyt_height)
+        w.u32(grid.xyt_frames)
+        w.u8(grid.margin_percent)
     return w.getvalue()
 
 
@@ -208,12 +232,17 @@ class ParsedCfv:
     flow: CodedChunk | list[np.ndarray]
     """The FLOQ chunk, or the float32 values of a version 1.0 FLOW chunk in FLOQ order."""
     colour: CodedChunk
+    latents: CodedChunk | None = None
+    """The LATS chunk of a grid model."""
 
     def flow_values(self) -> list[np.ndarray]:
         return self.flow if isinstance(self.flow, list) else self.flow.values()
 
     def colour_values(self) -> list[np.ndarray]:
         return self.colour.values()
+
+    def latent_values(self) -> list[np.ndarray]:
+        return [] if self.latents is None else self.latents.values()
 
 
 def probe_cfv(data: bytes) -> CfvInfo:
@@ -227,14 +256,21 @@ def parse_cfv(data: bytes) -> ParsedCfv:
     data = bytes(data)
     version, chunks = read_container(data, set(CRITICAL_TYPES), VERSION.major)
     critical = tuple(chunk_type for chunk_type, _ in chunks if is_critical(chunk_type))
-    if critical not in CRITICAL_ORDERS:
+    if critical not in (*MLP_ORDERS, GRID_ORDER):
         found = ", ".join(t.decode() for t in critical) or "none"
         raise CfvError(
-            f"critical chunks must be HEAD, ARCH, FLOQ (or FLOW), COLR once each; found {found}"
+            "critical chunks must be HEAD, ARCH, FLOQ (or FLOW), COLR once each, and LATS "
+            f"after them for a grid model; found {found}"
         )
     payloads = dict(chunks[::-1])  # the first of repeated ancillary chunks wins
     canvas, colour = _read_head(payloads[HEAD])
     config = _read_arch(payloads[ARCH])
+    if (config.grid is not None) != (LATS in payloads):
+        raise CfvError(
+            "a grid model needs a LATS chunk"
+            if config.grid is not None
+            else "a LATS chunk needs a grid model in ARCH"
+        )
     if FLOQ in payloads:
         flow: CodedChunk | list[np.ndarray] = _read_coded(
             payloads[FLOQ], flow_tensor_shapes(config), "FLOQ"
@@ -242,6 +278,9 @@ def parse_cfv(data: bytes) -> ParsedCfv:
     else:
         flow = _read_legacy_flow(payloads[FLOW], config)
     coded_colour = _read_coded(payloads[COLR], colour_tensor_shapes(config), "COLR")
+    latents = None
+    if config.grid is not None:
+        latents = _read_coded(payloads[LATS], latent_tensor_shapes(config), "LATS")
     chunk_bytes: dict[str, int] = {}
     for chunk_type, payload_bytes in chunks:
         name = chunk_type.decode()
@@ -257,7 +296,7 @@ def parse_cfv(data: bytes) -> ParsedCfv:
         chunk_bytes=chunk_bytes,
         metadata=_read_meta(payloads.get(META)),
     )
-    return ParsedCfv(info, flow, coded_colour)
+    return ParsedCfv(info, flow, coded_colour, latents)
 
 
 def _check_canvas(width: int, height: int, frames: int, fps: Fraction) -> None:
@@ -290,6 +329,10 @@ def _read_head(payload: bytes) -> tuple[Canvas, dict[str, int]]:
 
 def _check_config(config: ModelConfig) -> None:
     _check_arch_fields(config.to_dict())
+    if config.grid is not None:
+        _check_grid_fields(config.grid.__dict__)
+        if config.xy_octaves or config.t_octaves:
+            raise CfvError("a grid model has no Fourier features: its octaves must be 0")
     if config.activation not in ACTIVATIONS:
         raise CfvError(f"activation {config.activation!r} cannot be stored")
     params = parameter_count(config)
@@ -313,6 +356,40 @@ def _check_arch_fields(fields: dict) -> None:
             raise CfvError(f"{name} {fields[name]} is outside {low}..{high}")
 
 
+def _check_grid_fields(fields: dict) -> None:
+    limits = {
+        "levels": (1, MAX_GRID_LEVELS),
+        "width": (1, MAX_GRID_SIDE),
+        "height": (1, MAX_GRID_SIDE),
+        "xyt_channels": (1, MAX_GRID_CHANNELS),
+        "xyt_width": (1, MAX_GRID_SIDE),
+        "xyt_height": (1, MAX_GRID_SIDE),
+        "xyt_frames": (1, MAX_FRAMES),
+        "margin_percent": (0, MAX_GRID_MARGIN_PERCENT),
+    }
+    for name, (low, high) in limits.items():
+        if not low <= fields[name] <= high:
+            raise CfvError(f"grid {name} {fields[name]} is outside {low}..{high}")
+
+
+def _read_grid(r: ByteReader) -> GridConfig:
+    representation = r.u8("representation code")
+    if representation != REPRESENTATION_GRID:
+        raise CfvError(f"unknown representation code {representation}")
+    fields = {
+        "levels": r.u8("grid levels"),
+        "width": r.u16("grid width"),
+        "height": r.u16("grid height"),
+        "xyt_channels": r.u8("x-y-t grid channels"),
+        "xyt_width": r.u16("x-y-t grid width"),
+        "xyt_height": r.u16("x-y-t grid height"),
+        "xyt_frames": r.u32("x-y-t grid frames"),
+        "margin_percent": r.u8("grid margin"),
+    }
+    _check_grid_fields(fields)
+    return GridConfig(**fields)
+
+
 def _read_arch(payload: bytes) -> ModelConfig:
     r = ByteReader(payload)
     fields = {
@@ -327,6 +404,7 @@ def _read_arch(payload: bytes) -> ModelConfig:
         "flow_octaves": r.u8("flow octaves"),
     }
     activation = r.u8("activation code")
+    grid = _read_grid(r) if r.remaining else None
     r.expect_end("the ARCH chunk")
     if fields["use_flow"] > 1:
         raise CfvError(f"flow flag {fields['use_flow']} is not 0 or 1")
@@ -335,7 +413,9 @@ def _read_arch(payload: bytes) -> ModelConfig:
     # Bounded before ModelConfig sees them, so its own checks can never fire.
     _check_arch_fields(fields)
     config = ModelConfig(
-        **{**fields, "use_flow": bool(fields["use_flow"])}, activation=ACTIVATIONS[activation]
+        **{**fields, "use_flow": bool(fields["use_flow"])},
+        activation=ACTIVATIONS[activation],
+        grid=grid,
     )
     _check_config(config)
     return config

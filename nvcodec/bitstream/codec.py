@@ -10,11 +10,12 @@ import numpy as np
 import torch
 
 from nvcodec.bitstream.cfv import CfvInfo, parse_cfv, write_cfv
-from nvcodec.bitstream.quantize import QMAX, quantize_per_channel
+from nvcodec.bitstream.quantize import QMAX, quantize_per_channel, quantize_with_step
 from nvcodec.bitstream.tensors import CodedTensors, StoredWeights
 from nvcodec.model.canvas import Canvas
 from nvcodec.model.config import ModelConfig
 from nvcodec.model.coordflow import CoordFlow, StackedMLP
+from nvcodec.model.latent_grid import LatentGrids
 
 
 @dataclass(frozen=True)
@@ -64,40 +65,73 @@ def stored_weights(model: CoordFlow, qmax: int | Sequence[int] = QMAX) -> Stored
         raise ValueError(f"need one qmax per linear map ({maps}), got {len(per_map)}")
     flow_maps = 0 if model.flow is None else len(model.flow.weights)
     return StoredWeights(
-        _coded(model.flow, per_map[:flow_maps]), _coded(model.colour, per_map[flow_maps:])
+        _coded(model.flow, per_map[:flow_maps]),
+        _coded(model.colour, per_map[flow_maps:]),
+        _coded_latents(model.grids),
     )
+
+
+def _per_layer_latents(grids: LatentGrids) -> Iterator[torch.Tensor]:
+    """Each layer's grids in file order: the 2-D levels finest first, then the x-y-t grid."""
+    for layer in range(grids.volume.shape[0]):
+        for tensor in grids.tensors():
+            yield tensor[layer].detach()
+
+
+def _coded_latents(grids: LatentGrids | None) -> CodedTensors:
+    """Latents rounded to int8 codes of step 1 (their scale), as the fit left them."""
+    if grids is None:
+        return CodedTensors([], [])
+    pairs = [
+        quantize_with_step(tensor.float().cpu().numpy(), 1.0)
+        for tensor in _per_layer_latents(grids)
+    ]
+    return CodedTensors([q for q, _ in pairs], [s for _, s in pairs])
 
 
 def build_model(
     config: ModelConfig,
-    flow: Sequence[np.ndarray],
-    colour: Sequence[np.ndarray],
+    weights: StoredWeights,
     device: str | torch.device = "cpu",
 ) -> CoordFlow:
-    """A CoordFlow in eval mode holding exactly these float32 weights, each net's tensors in
-    file order (for each layer, for each linear map, weight then bias)."""
+    """A CoordFlow in eval mode holding exactly the dequantized stored weights."""
+    return model_from_values(
+        config, weights.flow.values(), weights.colour.values(), weights.latents.values(), device
+    )
+
+
+def model_from_values(
+    config: ModelConfig,
+    flow: Sequence[np.ndarray],
+    colour: Sequence[np.ndarray],
+    latents: Sequence[np.ndarray],
+    device: str | torch.device = "cpu",
+) -> CoordFlow:
+    """A CoordFlow in eval mode holding exactly these float32 tensors, each in file order (for
+    each layer, for each linear map, weight then bias; latents as `latent_tensor_shapes`)."""
     # Built on the meta device: no random initialisation to pay for or to disturb torch's RNG.
     with torch.device("meta"):
         model = CoordFlow(config)
     model = model.to_empty(device=device).eval()
     if model.flow is not None:
-        _assign_net(model.flow, flow)
-    _assign_net(model.colour, colour)
+        _assign(_per_layer_tensors(model.flow), flow)
+    _assign(_per_layer_tensors(model.colour), colour)
+    if model.grids is not None:
+        _assign(_per_layer_latents(model.grids), latents)
     return model
 
 
-def _assign_net(mlp: StackedMLP, tensors: Sequence[np.ndarray]) -> None:
+def _assign(targets: Iterator[torch.Tensor], tensors: Sequence[np.ndarray]) -> None:
     values = iter(tensors)
     with torch.no_grad():
-        for target in _per_layer_tensors(mlp):
+        for target in targets:
             target.copy_(torch.from_numpy(np.ascontiguousarray(next(values))))
 
 
 def quantized_model(model: CoordFlow, qmax: int | Sequence[int] = QMAX) -> CoordFlow:
     """A copy of `model` with exactly the weights a decoder of its .cfv file rebuilds."""
     device = next(model.parameters()).device
-    weights = stored_weights(model, qmax)
-    return build_model(model.config, weights.flow.values(), weights.colour.values(), device)
+    return build_model(model.config, stored_weights(model, qmax), device)
 
 
 def encode_cfv(
@@ -118,5 +152,11 @@ def encode_cfv(
 def decode_cfv(data: bytes, device: str | torch.device = "cpu") -> DecodedCfv:
     """Rebuild the model of a .cfv file; raises CfvError or CfvVersionError for bad files."""
     parsed = parse_cfv(data)
-    model = build_model(parsed.info.config, parsed.flow_values(), parsed.colour_values(), device)
+    model = model_from_values(
+        parsed.info.config,
+        parsed.flow_values(),
+        parsed.colour_values(),
+        parsed.latent_values(),
+        device,
+    )
     return DecodedCfv(model, parsed.info)

@@ -79,6 +79,22 @@ def quantize_per_channel(
     return q, scales
 
 
+def quantize_with_step(w: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
+    """Codes ``clip(rint(w / step), -127, 127)`` of a tensor of two or more dimensions, with
+    ``step`` (a float16 value) as every channel's scale along axis 0: the latents of a grid
+    model, whose step the fit chose, not their range."""
+    w64 = np.asarray(w, dtype=np.float64)
+    if w64.ndim < 2:
+        raise ValueError("a stepped tensor has channels: two or more dimensions")
+    if not np.all(np.isfinite(w64)):
+        raise ValueError("values must be finite")
+    scale = np.float32(np.float16(step))
+    if scale != step or not scale > 0:
+        raise ValueError(f"step {step} is not a positive float16 value")
+    q = np.clip(np.rint(w64 / float(scale)), -QMAX, QMAX).astype(np.int8)
+    return q, np.full(w64.shape[0], scale, dtype=np.float32)
+
+
 def dequantize(q: np.ndarray, scales: np.ndarray, axis: int = 0) -> np.ndarray:
     """Float32 weights ``q * scale`` for codes and scales from :func:`quantize_per_channel`."""
     q = np.asarray(q)

@@ -1,5 +1,6 @@
 """A model's tensors in file order, as the FLOQ and COLR chunks hold them: for each layer, for
-each linear map, the weight [out, in] then the bias [out], as int8 codes with float16 scales."""
+each linear map, the weight [out, in] then the bias [out], as int8 codes with float16 scales;
+and a grid model's latents as the LATS chunk holds them."""
 
 from __future__ import annotations
 
@@ -27,10 +28,12 @@ class CodedTensors:
 
 @dataclass(frozen=True)
 class StoredWeights:
-    """Both nets as a file holds them (the flow's tensors are empty for a model without)."""
+    """Both nets as a file holds them (the flow's tensors are empty for a model without), and
+    the latents of a grid model (empty for an MLP model)."""
 
     flow: CodedTensors
     colour: CodedTensors
+    latents: CodedTensors = CodedTensors([], [])
 
 
 def _coded_shapes(sizes: list[int], layers: int) -> Iterator[tuple[int, ...]]:
@@ -52,6 +55,16 @@ def flow_tensor_shapes(config: ModelConfig) -> list[tuple[int, ...]]:
     if not config.use_flow:
         return []
     return list(_coded_shapes(config.flow_sizes, config.num_layers))
+
+
+def latent_tensor_shapes(config: ModelConfig) -> list[tuple[int, ...]]:
+    """Shapes of the coded latent grids in LATS order: for each layer, each 2-D level finest
+    first [1, h, w], then the x-y-t grid [C, T', h, w] (none for an MLP model)."""
+    grid = config.grid
+    if grid is None:
+        return []
+    per_layer = [(1, h, w) for h, w in grid.level_sizes] + [grid.xyt_shape]
+    return per_layer * config.num_layers
 
 
 def legacy_flow_shapes(config: ModelConfig) -> Iterator[tuple[int, ...]]:

@@ -12,6 +12,7 @@ from fractions import Fraction
 import numpy as np
 import torch
 
+from nvcodec.encoder.latent_rate import LatentRate, noisy, round_latents, straight_through
 from nvcodec.encoder.loss import coordflow_loss
 from nvcodec.encoder.sampler import ClipSampler
 from nvcodec.errors import FitError
@@ -45,6 +46,12 @@ class FitConfig:
     budget (bit-reproducible for a seed), fitting time for a wall-clock budget. The peak rate,
     when not given, follows the model's width (`default_lr`). `precision` is that of the
     colour nets' products (`nvcodec.runtime.resolve_precision`).
+
+    A grid model's latents learn at `latent_lr_scale` times the rate, and the loss adds
+    `rate_lambda` times their estimated bits per pixel (`nvcodec.encoder.latent_rate`): the
+    larger `rate_lambda`, the smaller the file. They are read with rounding noise until
+    `straight_through_from` of the run, then rounded (straight through), and rounded for good
+    when the fit ends.
     """
 
     epochs: float | None = 20.0
@@ -56,6 +63,9 @@ class FitConfig:
     l2_weight: float = 0.25
     layer_loss_weight: float = 0.1
     flow_lr_scale: float = 0.3
+    latent_lr_scale: float = 1.0
+    rate_lambda: float = 0.01
+    straight_through_from: float = 0.85
     seed: int = 0
     device: str = "auto"
     precision: str = "auto"
@@ -74,6 +84,8 @@ class FitConfig:
             self.lr is not None and self.lr <= 0
         ):
             raise FitError("batch size and learning rate must be positive")
+        if self.rate_lambda < 0:
+            raise FitError("the rate's lambda must not be negative")
 
 
 @dataclass(frozen=True)
@@ -163,6 +175,13 @@ def _fit_on(
         groups.append(
             {"params": list(model.flow.parameters()), "lr_scale": fit_config.flow_lr_scale}
         )
+    rate = None
+    if model.grids is not None:
+        rate = LatentRate(model.grids).to(device)
+        groups.append(
+            {"params": list(model.grids.parameters()), "lr_scale": fit_config.latent_lr_scale}
+        )
+        groups.append({"params": list(rate.parameters()), "lr_scale": 1.0})
     peak_lr = fit_config.lr or default_lr(model_config)
     optimiser = torch.optim.AdamW(
         groups, lr=peak_lr, weight_decay=fit_config.weight_decay, fused=True
@@ -186,7 +205,12 @@ def _fit_on(
         lr = peak_lr * _schedule(progress, fit_config.warmup) * guard.lr_factor
         for group in optimiser.param_groups:
             group["lr"] = lr * group["lr_scale"]
-        loss, mse = train_step(model, optimiser, sampler, batch_size, generator, fit_config, dtype)
+        if model.grids is not None:
+            rounded = progress >= fit_config.straight_through_from
+            model.grids.quantizer = straight_through if rounded else noisy
+        loss, mse = train_step(
+            model, optimiser, sampler, batch_size, generator, fit_config, dtype, rate
+        )
         step += 1
         window.add(loss.detach(), mse)
         if clock.seconds() - last_report >= fit_config.report_every or step == total_steps:
@@ -206,6 +230,8 @@ def _fit_on(
     synchronize(device)  # the steps still queued on a GPU belong to the fit's time
     result.steps, result.epochs = step, step / steps_per_epoch
     result.seconds, result.recoveries = clock.seconds(), guard.recoveries
+    if model.grids is not None:
+        round_latents(model.grids)
     model.eval()
     return result
 
@@ -218,14 +244,19 @@ def train_step(
     generator: torch.Generator,
     fit_config: FitConfig,
     dtype: torch.dtype = torch.float32,
+    rate: LatentRate | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """One optimiser step on a random batch, the colour nets' products in `dtype`;
-    returns the loss and the batch's squared error."""
+    """One optimiser step on a random batch, the colour nets' products in `dtype`, the
+    latents' estimated bits per pixel (`rate`) weighted into the loss; returns the loss and
+    the batch's squared error."""
     xy, frame, target, weight = sampler.batch(batch_size, generator)
     raw = model.layer_outputs(xy, frame, sampler.times, dtype)
     loss, mse = coordflow_loss(
         raw, target, weight, fit_config.l2_weight, fit_config.layer_loss_weight
     )
+    if rate is not None and model.grids is not None:
+        bits_per_pixel = rate.bits(model.grids) / sampler.num_pixels
+        loss = loss + fit_config.rate_lambda * bits_per_pixel
     optimiser.zero_grad(set_to_none=True)
     loss.backward()
     optimiser.step()

@@ -173,7 +173,7 @@ def _encode_at(
     begin()
     stored = stored_weights(model, choice.qmax)  # quantized once: measured, then written
     device = next(model.parameters()).device
-    decoded = build_model(config, stored.flow.values(), stored.colour.values(), device)
+    decoded = build_model(config, stored, device)
     per_frame, overall = measure(decoded, canvas, frames_u8)
     measured = {
         "psnr": _rounded(overall),

@@ -1,5 +1,8 @@
 """CoordFlow: parallel layers, each a flow MLP on t and a colour MLP on flowed (x', y', t).
 
+The colour MLP reads the flowed point through Fourier features (the MLP representation) or
+through latent grids over the canonical space (the grid representation, `latent_grid`).
+
 Coordinate convention (also in spec/cfv.md):
   * space: pixel centres of a W x H frame map to x = (2 (i + 0.5) / W - 1) * W / max(W, H) and
     y = (2 (j + 0.5) / H - 1) * H / max(W, H), so the longer side spans [-1, 1] and the aspect is
@@ -21,6 +24,7 @@ import torch
 from torch import nn
 
 from nvcodec.model.config import ModelConfig, encoding_size
+from nvcodec.model.latent_grid import LatentGrids
 
 ACTIVATIONS = {"gelu": nn.functional.gelu, "silu": nn.functional.silu, "relu": torch.relu}
 # Without autograd the activation may overwrite its input: one pass over the activations
@@ -132,6 +136,9 @@ class CoordFlow(nn.Module):
             # Zero last layer: s = exp(0) = 1, theta = dx = dy = 0, the identity at first.
             nn.init.zeros_(self.flow.weights[-1])
             nn.init.zeros_(self.flow.biases[-1])
+        self.grids: LatentGrids | None = None
+        if config.grid is not None:
+            self.grids = LatentGrids(config.grid, layers)
         self.xy_features = encoding_size(config.xy_octaves, 2)
         self.colour = StackedMLP(layers, config.colour_sizes, config.activation)
 
@@ -160,7 +167,10 @@ class CoordFlow(nn.Module):
 
     def frame_terms(self, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """What depends on time only, computed once per frame: the similarity matrices and the
-        time features' contribution to the colour net's first layer ([layers, F, width])."""
+        time features' contribution to the colour net's first layer ([layers, F, width]), or
+        for the grid representation the times themselves."""
+        if self.grids is not None:
+            return self.similarity(t), t
         t_encoded = fourier_features(t.unsqueeze(-1), self.config.t_octaves)
         t_weight = self.colour.weights[0][:, :, self.xy_features :]
         t_projection = torch.matmul(t_encoded, t_weight.transpose(1, 2))
@@ -191,6 +201,9 @@ class CoordFlow(nn.Module):
             ),
             dim=-1,
         )
+        if self.grids is not None:
+            features = self.grids.features(flowed, times.index_select(0, frame_index))
+            return self.colour(features, dtype=dtype)
         t_encoded = fourier_features(times.unsqueeze(-1), self.config.t_octaves)
         t_features = t_encoded.index_select(0, frame_index).expand(self.config.num_layers, -1, -1)
         return self.colour(
@@ -208,11 +221,22 @@ class CoordFlow(nn.Module):
         function of the pixels xy [N, 2]: the frame's matrices act as one small product and its
         time term joins the first bias, so no per-pixel copies of either are made, and what the
         frame's pixel chunks share is prepared once."""
-        matrices, t_projection = frame_terms
+        matrices, time_term = frame_terms
         m = matrices[:, frame]  # [layers, 2, 3]
         shift, linear = m[:, None, :, 2], m[:, :, :2].transpose(1, 2)
+        layers = self.config.num_layers
+        if self.grids is not None:
+            read = self.grids.frame_reader(float(time_term[frame]))
+            grid_maps = self.colour.linear_maps(self.config.colour_in, None, dtype)
+
+            def evaluate_grid(xy: torch.Tensor) -> torch.Tensor:
+                flowed = torch.baddbmm(shift, xy.expand(layers, -1, -1), linear)
+                return self.colour.apply_maps(grid_maps, read(flowed))
+
+            return evaluate_grid
+        t_projection = time_term
         maps = self.colour.linear_maps(self.xy_features, t_projection[:, frame : frame + 1], dtype)
-        layers, octaves = self.config.num_layers, self.config.xy_octaves
+        octaves = self.config.xy_octaves
 
         def evaluate(xy: torch.Tensor) -> torch.Tensor:
             flowed = torch.baddbmm(shift, xy.expand(layers, -1, -1), linear)

@@ -1,0 +1,72 @@
+"""The rate term of grid fitting: a differentiable estimate of the latents' coded bits.
+
+Each channel of each layer's grid gets a zero-mean Laplace distribution of learned scale; a
+latent `v` costs `-log2 P(v)`, `P` the Laplace's mass on `[v - 1/2, v + 1/2]`, the bin that
+rounding maps to `round(v)`. During fitting the latents are read with uniform noise of one
+step (the noise that rounding would add, in expectation), later through straight-through
+rounding, so that the fit sees the integers the file stores (`noisy`, `straight_through`).
+The file's own entropy coder fits its models to the rounded latents afterwards; this estimate
+only steers the fit.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from nvcodec.model.latent_grid import LatentGrids
+
+MIN_PROBABILITY = 2.0**-16
+"""Floor of a latent's probability: 16 bits at most, and a finite gradient everywhere."""
+LATENT_LIMIT = 127.0
+"""Latents are stored as int8 codes of step 1."""
+
+
+def noisy(latents: torch.Tensor) -> torch.Tensor:
+    """Latents plus uniform noise in [-1/2, 1/2): rounding's error as a differentiable proxy."""
+    return latents + (torch.rand_like(latents) - 0.5)
+
+
+def straight_through(latents: torch.Tensor) -> torch.Tensor:
+    """Rounded latents whose gradient is that of the identity."""
+    return latents + (latents.round() - latents).detach()
+
+
+def laplace_bits(values: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """Bits of each value's unit bin under a zero-mean Laplace of `scale` (broadcast)."""
+    magnitude = values.abs()
+    upper = torch.exp(-(magnitude + 0.5) / scale)
+    lower = torch.exp(-(magnitude - 0.5).clamp(min=0.0) / scale)
+    # |v| >= 1/2: half of the mass between the two tails; |v| < 1/2: all but the two tails.
+    inside = 1.0 - 0.5 * (torch.exp(-(0.5 - magnitude).clamp(min=0.0) / scale) + upper)
+    probability = torch.where(magnitude >= 0.5, 0.5 * (lower - upper), inside)
+    return -torch.log2(probability.clamp(min=MIN_PROBABILITY))
+
+
+class LatentRate(nn.Module):
+    """Learned Laplace scales, one per channel of each layer's grid, and the bits they give."""
+
+    def __init__(self, grids: LatentGrids) -> None:
+        super().__init__()
+        self.log_scales = nn.ParameterList(
+            nn.Parameter(torch.zeros(tensor.shape[0], tensor.shape[1]))
+            for tensor in grids.tensors()
+        )
+
+    def bits(self, grids: LatentGrids) -> torch.Tensor:
+        """Estimated bits of all latents as `grids.quantizer` reads them."""
+        total = torch.zeros((), device=self.log_scales[0].device)
+        for tensor, log_scale in zip(grids.tensors(), self.log_scales, strict=True):
+            values = grids.read(tensor)
+            scale = log_scale.exp().view(*log_scale.shape, *([1] * (tensor.dim() - 2)))
+            total = total + laplace_bits(values, scale).sum()
+        return total
+
+
+def round_latents(grids: LatentGrids) -> None:
+    """Put the latents on the integers the file stores, and stop training them."""
+    with torch.no_grad():
+        for tensor in grids.tensors():
+            tensor.copy_(tensor.round().clamp(-LATENT_LIMIT, LATENT_LIMIT))
+            tensor.requires_grad_(False)
+    grids.quantizer = None
