@@ -29,9 +29,12 @@ from nvcodec.model.canvas import parse_fps
 from nvcodec.model.presets import DEFAULT_PRESET, preset_parameters
 from nvcodec.runtime import resolve_device
 from nvcodec.settings import (
+    DEFAULT_LAMBDA,
+    DEFAULT_REPRESENTATION,
     check_callback,
     check_encode_settings,
     check_positive,
+    check_representation,
     device_name,
     frame_range,
     frame_size,
@@ -58,6 +61,8 @@ def encode(
     params: int | None = None,
     bpp: float | None = None,
     layers: int = 2,
+    model: str = DEFAULT_REPRESENTATION,
+    rate_lambda: float | None = None,
     epochs: float | None = None,
     minutes: float | None = None,
     frames: tuple[int | None, int | None] | None = None,
@@ -79,7 +84,9 @@ def encode(
     with `input_res` = (width, height) or `pix_fmt`) takes what these leave out from its name
     (`nvcodec.io.raw.raw_format`). The model size comes from one of `preset` (xs, s, m, l;
     s when none is given), `params` or `bpp` (within 10%: the size is predicted, and refitted
-    once with the measured bits per weight if the file misses). `frames` = (start, stop) and
+    once if the file misses). `model` is the representation: "grid" (latent grids, whose rate
+    `rate_lambda` sets: larger, smaller files; `DEFAULT_LAMBDA` when not given) or "mlp"
+    (Fourier features; no `rate_lambda`). `frames` = (start, stop) and
     `size` = (width, height) select and resize the input. Effort is `epochs` and/or `minutes`
     of wall time for each fit, rate control and measurement included (20 epochs when neither
     is given). `precision` is that of the colour nets' products while fitting: auto, float32
@@ -91,6 +98,7 @@ def encode(
     """
     started = time.perf_counter()
     check_encode_settings(preset, params, bpp, layers, batch_size, epochs, minutes, precision, seed)
+    check_representation(model, rate_lambda)
     device, frames, size = device_name(device), frame_range(frames), frame_size(size)
     check_callback("on_progress", on_progress)
     check_callback("on_phase", on_phase)
@@ -109,12 +117,15 @@ def encode(
         seed=seed,
         device=device,
         precision=precision,
+        rate_lambda=DEFAULT_LAMBDA if rate_lambda is None else rate_lambda,
     )
     settings = {
         "preset": preset,
         "params": None if preset else params,
         "bpp": bpp,
         "layers": layers,
+        "model": model,
+        "rate_lambda": rate_lambda,
         "epochs": epochs,
         "minutes": minutes,
         "frames": list(frames) if frames is not None else None,
@@ -130,6 +141,7 @@ def encode(
         params=params,
         bpp=bpp,
         layers=layers,
+        representation=model,
         metadata={"encoder": encoder_version(), "settings": settings},
         budget_seconds=None if minutes is None else 60.0 * minutes,
         on_progress=on_progress,

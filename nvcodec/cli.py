@@ -32,8 +32,11 @@ from nvcodec.option_spellings import CfvCommand, RenamedOption
 from nvcodec.settings import (
     CPU_BATCH_SIZE,
     CUDA_BATCH_SIZE,
+    DEFAULT_LAMBDA,
+    DEFAULT_REPRESENTATION,
     DEVICE_CHOICES,
     PRECISION_CHOICES,
+    REPRESENTATIONS,
     device_name,
     frame_range,
     frame_size,
@@ -42,6 +45,7 @@ from nvcodec.settings import (
 if TYPE_CHECKING:  # the commands import the codec itself, and torch with it, only when run
     from nvcodec.api import EncodeSummary
     from nvcodec.bitstream.cfv import CfvInfo
+    from nvcodec.model.config import ModelConfig
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -287,6 +291,20 @@ def _torch_report() -> str:
     help="Model size for a file of X bits per pixel (within 10%).",
 )
 @click.option("--layers", type=click.IntRange(1, 8), default=2, show_default=True)
+@click.option(
+    "--model",
+    "representation",
+    type=click.Choice(REPRESENTATIONS),
+    default=DEFAULT_REPRESENTATION,
+    show_default=True,
+    help="Colour representation: latent grids, or Fourier features into an MLP.",
+)
+@click.option(
+    "--lambda",
+    "rate_lambda",
+    type=click.FloatRange(min=0, min_open=True),
+    help=f"Rate weight of the grid model: larger, smaller files [default: {DEFAULT_LAMBDA:g}].",
+)
 @click.option("--epochs", type=click.FloatRange(min=0, min_open=True), help="Effort in epochs.")
 @click.option(
     "--minutes",
@@ -339,6 +357,8 @@ def encode(
     params,
     bpp,
     layers,
+    representation,
+    rate_lambda,
     epochs,
     minutes,
     frames,
@@ -361,10 +381,11 @@ def encode(
     frames/%05d.png, or raw YUV (.yuv, or --input-res): its size, pixel format and rate come
     from --input-res, --pix-fmt and -r or from a name like clip_1920x1080_50fps_420_10bit.yuv.
 
-    The model size is --model-size (xs, s, m, l; s by default), --params or --bpp; the effort is
-    --epochs and/or --minutes (20 epochs by default). With --bpp the size is predicted from a
-    typical 6 bits per parameter; a file that misses 10% of the target is refitted once at the
-    measured rate, then a warning is printed if it still misses.
+    The grid model's rate is --lambda; its size (--model-size, --params) bounds the latents it
+    may spend bits on. An MLP model's size is --model-size (xs, s, m, l; s by default) or
+    --params. The effort is --epochs and/or --minutes (20 epochs by default). --bpp asks for a
+    rate instead: a file that misses the target by 10% is refitted once (at the lambda, or for
+    an MLP the size, the measured rate calls for), then a warning is printed if it still misses.
     """
     from nvcodec import api
     from nvcodec.progress import ProgressReport
@@ -380,6 +401,8 @@ def encode(
             params=params,
             bpp=bpp,
             layers=layers,
+            model=representation,
+            rate_lambda=rate_lambda,
             epochs=epochs,
             minutes=minutes,
             frames=frames,
@@ -615,6 +638,16 @@ def _encode_report(summary: EncodeSummary) -> str:
     )
 
 
+def _colour_input(config: ModelConfig) -> str:
+    grid = config.grid
+    if grid is None:
+        return f"xy {config.xy_octaves}, t {config.t_octaves} octaves"
+    return (
+        f"grid: {grid.levels} levels from {grid.width}x{grid.height}, x-y-t "
+        f"{grid.xyt_channels}x{grid.xyt_frames}x{grid.xyt_height}x{grid.xyt_width}"
+    )
+
+
 def _info_report(path: str, info: CfvInfo) -> str:
     canvas, config, colour = info.canvas, info.config, info.colour
     flow = (
@@ -631,8 +664,8 @@ def _info_report(path: str, info: CfvInfo) -> str:
         f"{colour['transfer_characteristics']}, matrix {colour['matrix_coefficients']}, "
         f"{'full' if colour['full_range'] else 'limited'} range (H.273 code points)",
         f"model:     {info.params:,} parameters; {config.num_layers} layers of colour "
-        f"{config.colour_depth}x{config.colour_width} (xy {config.xy_octaves}, t "
-        f"{config.t_octaves} octaves), {flow}, {config.activation}",
+        f"{config.colour_depth}x{config.colour_width} ({_colour_input(config)}), {flow}, "
+        f"{config.activation}",
         f"rate:      {info.bpp:.4f} bpp, {info.bits_per_weight:.2f} bits per parameter",
         "chunks:    " + ", ".join(f"{name} {size:,}" for name, size in info.chunk_bytes.items()),
     ]

@@ -163,6 +163,22 @@ def check_encode_settings(
         raise SettingsError(f"seed must be a whole number, got {seed!r}")
 
 
+REPRESENTATIONS = ("grid", "mlp")
+"""The colour representations: latent grids, or Fourier features into a wide MLP."""
+DEFAULT_REPRESENTATION = "grid"
+DEFAULT_LAMBDA = 0.01
+"""The grid model's rate weight when none is given (README, "Rate and quality")."""
+
+
+def check_representation(model: object, rate_lambda: object) -> None:
+    """Refuse an unknown representation, and a rate weight the representation cannot use."""
+    if model not in REPRESENTATIONS:
+        raise SettingsError(f"unknown model {model!r}; choose one of {', '.join(REPRESENTATIONS)}")
+    check_positive("lambda", rate_lambda)
+    if rate_lambda is not None and model != "grid":
+        raise SettingsError("--lambda sets the rate of the grid model; --model mlp has none")
+
+
 def check_callback(name: str, callback: object) -> None:
     """Refuse a progress callback that cannot be called."""
     if callback is not None and not callable(callback):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import struct
 import zlib
 from fractions import Fraction
@@ -11,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers import edit_lists
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -35,7 +35,7 @@ from nvcodec.errors import CfvError, CfvVersionError
 from nvcodec.model.canvas import Canvas
 from nvcodec.model.config import parameter_count
 from nvcodec.model.coordflow import CoordFlow, ModelConfig, count_parameters
-from nvcodec.testing.fuzz import mutate, mutate_chunk
+from nvcodec.testing.fuzz import decode_outcome, mutate, mutate_chunk
 
 LEGACY_VECTOR = Path(__file__).resolve().parents[1] / "spec" / "vectors" / "1.0" / "two-layer.cfv"
 
@@ -378,32 +378,19 @@ def test_unstorable_models_are_refused_at_encoding() -> None:
 
 # --- Fuzzing: only a clean decode or CfvError is acceptable. ---
 
-edit_lists = st.lists(
-    st.tuples(st.integers(0, 3), st.integers(0, 2**20), st.integers(0, 255)),
-    min_size=1,
-    max_size=4,
-)
-
-
-def _decode_or_cfv_error(data: bytes) -> None:
-    with contextlib.suppress(CfvError):
-        decoded = decode_cfv(data)
-        # A file that decodes must also render.
-        next(render(decoded.model, decoded.canvas, 3, 2, torch.zeros(1)))
-
 
 @settings(max_examples=150, deadline=None)
-@given(edit_lists)
+@given(edit_lists())
 def test_damaged_files_give_a_clean_decode_or_cfv_error(sample: bytes, edits) -> None:
-    _decode_or_cfv_error(mutate(sample, edits))
+    assert decode_outcome(mutate(sample, edits)) in {"ok", "refused"}
 
 
 @settings(max_examples=250, deadline=None)
-@given(st.integers(0, 5), edit_lists)
+@given(st.integers(0, 5), edit_lists())
 def test_damaged_chunks_with_valid_crcs_give_a_clean_decode_or_cfv_error(
     sample: bytes, chunk: int, edits
 ) -> None:
-    _decode_or_cfv_error(mutate_chunk(sample, chunk, edits))
+    assert decode_outcome(mutate_chunk(sample, chunk, edits)) in {"ok", "refused"}
 
 
 def test_every_truncation_is_refused(sample: bytes) -> None:

@@ -8,6 +8,7 @@ import struct
 import zlib
 
 import pytest
+from helpers import edit_lists
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -169,21 +170,14 @@ def _parse_or_cfv_error(data: bytes) -> None:
         read_container(data, KNOWN, 1)[1]
 
 
-edit_lists = st.lists(
-    st.tuples(st.integers(0, 3), st.integers(0, 10_000), st.integers(0, 255)),
-    min_size=1,
-    max_size=4,
-)
-
-
 @settings(max_examples=100, deadline=None)
-@given(edit_lists)
+@given(edit_lists(10_000))
 def test_fuzzed_sample_gives_a_parse_or_cfv_error(edits: list[tuple[int, int, int]]) -> None:
     _parse_or_cfv_error(mutate(write_container(VERSION, SAMPLE), edits))
 
 
 @settings(max_examples=100, deadline=None)
-@given(chunk_lists, edit_lists)
+@given(chunk_lists, edit_lists(10_000))
 def test_fuzzed_random_files_give_a_parse_or_cfv_error(
     chunks: list[tuple[bytes, bytes]], edits: list[tuple[int, int, int]]
 ) -> None:

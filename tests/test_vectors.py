@@ -1,5 +1,5 @@
-"""The golden files of spec/vectors/ (and the frozen version 1.0 files of spec/vectors/1.0/)
-decode to their recorded frames (see tools/make_vectors.py)."""
+"""The golden files of spec/vectors/ (and the frozen files of the versions 1.0 and 1.1 in
+spec/vectors/1.0/ and 1.1/) decode to their recorded frames (see tools/make_vectors.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from nvcodec.decoder.render import render
 VECTORS = Path(__file__).resolve().parents[1] / "spec" / "vectors"
 CASES = [
     (directory, name, entry)
-    for directory in (VECTORS, VECTORS / "1.0")
+    for directory in (VECTORS, VECTORS / "1.0", VECTORS / "1.1")
     for name, entry in json.loads((directory / "vectors.json").read_text()).items()
 ]
 

@@ -3,8 +3,9 @@
     python -m tools.make_vectors                # check the stored vectors against this decoder
     python -m tools.make_vectors --regenerate   # refit the tiny models and rewrite spec/vectors/
 
-spec/vectors/1.0/ keeps files written by the version 1.0 encoder (float16 flow nets), which
-this decoder must still read; they are checked but never rewritten.
+spec/vectors/1.0/ and spec/vectors/1.1/ keep files written by the version 1.0 encoder (float16
+flow nets) and the version 1.1 encoder, which this decoder must still read; they are checked
+but never rewritten.
 
 Each vector is a tiny fit of a synthetic clip. vectors.json holds, per file, its SHA-256 and the
 SHA-256 of its decoded frames (uint8 RGB, frames in order, rows top to bottom, pixels left to
@@ -27,13 +28,13 @@ import torch
 from nvcodec.bitstream.codec import decode_cfv, encode_cfv
 from nvcodec.decoder.render import render
 from nvcodec.encoder.fit import FitConfig, fit
-from nvcodec.model.coordflow import ModelConfig
+from nvcodec.model.config import GridConfig, ModelConfig
 from nvcodec.testing.synthetic import default_trajectory, pan_clip
 from tools.common import HELP_OPTIONS
 
 VECTORS_DIR = Path(__file__).resolve().parents[1] / "spec" / "vectors"
 INDEX = VECTORS_DIR / "vectors.json"
-FROZEN_DIRS = (VECTORS_DIR / "1.0",)
+FROZEN_DIRS = (VECTORS_DIR / "1.0", VECTORS_DIR / "1.1")
 
 # name: (width, height, frames, fps, clip seed, qmax, architecture)
 VECTORS = {
@@ -51,6 +52,13 @@ VECTORS = {
         12, 16, 3, Fraction(25, 2), 5, 63,
         ModelConfig(num_layers=2, colour_width=12, colour_depth=1, xy_octaves=2, t_octaves=1,
                     use_flow=False, activation="silu"),
+    ),
+    "grid": (
+        20, 12, 6, Fraction(24), 6, 63,
+        ModelConfig(num_layers=2, colour_width=8, colour_depth=2, xy_octaves=0, t_octaves=0,
+                    flow_width=8, flow_depth=1, flow_octaves=2,
+                    grid=GridConfig(width=30, height=18, levels=3, xyt_width=8, xyt_height=5,
+                                    xyt_frames=3, xyt_channels=2, margin_percent=25)),
     ),
 }  # fmt: skip
 

@@ -27,7 +27,13 @@ from nvcodec.runtime import (
     retain_freed_memory,
     synchronize,
 )
-from nvcodec.settings import CPU_BATCH_SIZE, CUDA_BATCH_SIZE, PRECISION_CHOICES, unknown_precision
+from nvcodec.settings import (
+    CPU_BATCH_SIZE,
+    CUDA_BATCH_SIZE,
+    DEFAULT_LAMBDA,
+    PRECISION_CHOICES,
+    unknown_precision,
+)
 
 LR = 2e-2  # peak learning rate up to LR_WIDTH (tools/results/fit_sweep_160x90x32.json)
 LR_WIDTH = 144  # the xs preset's colour width, where LR was chosen
@@ -64,7 +70,7 @@ class FitConfig:
     layer_loss_weight: float = 0.1
     flow_lr_scale: float = 0.3
     latent_lr_scale: float = 1.0
-    rate_lambda: float = 0.01
+    rate_lambda: float = DEFAULT_LAMBDA
     straight_through_from: float = 0.85
     seed: int = 0
     device: str = "auto"

@@ -2,7 +2,8 @@
 
 Fit, choose a quantization step per linear map, quantize with compensation, measure the model
 the decoder will rebuild, then write the file once, its measurements in its metadata. A `bpp`
-target refits once at the measured bits per parameter when the first file misses it.
+target refits once when the first file misses it: an MLP model at the measured bits per
+parameter, a grid model at the rate weight that the measured rate calls for.
 """
 
 from __future__ import annotations
@@ -27,11 +28,15 @@ from nvcodec.metrics import mean_squared_error, psnr_from_mse
 from nvcodec.model.canvas import Canvas
 from nvcodec.model.config import ModelConfig, parameter_count
 from nvcodec.model.coordflow import CoordFlow
-from nvcodec.model.presets import config_for_budget
+from nvcodec.model.presets import config_for_budget, grid_config_for_budget, grid_model_config
 from nvcodec.runtime import resolve_device
+from nvcodec.settings import DEFAULT_REPRESENTATION, check_representation
 
 PHASES = ("fitting", "measuring the fit", "rate control", "compensation", "measuring the file")
 """The phases of one fit of an encode, in order."""
+LAMBDA_PER_BPP_EXPONENT = 2.0
+"""A grid model's rate falls about as lambda to the power -1/2: to scale the rate by r, the
+refit multiplies lambda by r to the power -2 (tools/results/lambda_sweep_bunny_320x180.json)."""
 
 
 @dataclass(frozen=True)
@@ -77,29 +82,42 @@ def encode_clip(
     params: int | None = None,
     bpp: float | None = None,
     layers: int = 2,
+    representation: str = DEFAULT_REPRESENTATION,
     metadata: dict | None = None,
     budget_seconds: float | None = None,
     on_progress: Callable[[FitProgress], None] | None = None,
     on_phase: Callable[[str, EncodeJob], None] | None = None,
 ) -> EncodedClip:
-    """Encode T x H x W x 3 uint8 frames with a model of `params` parameters, or of the size
-    whose file comes within 10% of `bpp` bits per pixel; `metadata` is stored with the
-    measurements added.
+    """Encode T x H x W x 3 uint8 frames with a model of `params` parameters, or one whose file
+    comes within 10% of `bpp` bits per pixel; `metadata` is stored with the measurements added.
+    `representation` is "grid" (latent grids, the rate set by `fit_config.rate_lambda`) or
+    "mlp" (Fourier features).
 
     `budget_seconds` bounds the wall time of each fit with everything around it (rate control
     and measurement, estimated before fitting); `fit_config`'s epochs bound it too. `on_phase`
     is called as each of PHASES begins."""
     if (params is None) == (bpp is None):
         raise SettingsError("give the model size as a parameter count or as a bpp target")
+    check_representation(representation, None)
     count, height, width = frames_u8.shape[:3]
-    budget = params if bpp is None else params_for_bpp(bpp, width, height, count)
-    attempt = (layers, fit_config, metadata, budget_seconds, on_progress, on_phase)
-    encoded = _encode_at(frames_u8, fps, budget, *attempt)
+    grid = representation == "grid"
+    if bpp is None:
+        budget = params
+    else:  # a grid model keeps its size; its rate follows lambda
+        densest = parameter_count(grid_model_config(width, height, count, layers))
+        budget = densest if grid else params_for_bpp(bpp, width, height, count)
+    attempt = (layers, grid, metadata, budget_seconds, on_progress, on_phase)
+    encoded = _encode_at(frames_u8, fps, budget, fit_config, *attempt)
     if bpp is None or bpp_within_tolerance(encoded.info.bpp, bpp):
         return encoded
     # The bits a weight costs are only known after fitting: refit once at the measured rate.
-    budget = max(1, round(budget * bpp / encoded.info.bpp))
-    encoded = _encode_at(frames_u8, fps, budget, *attempt)
+    ratio = bpp / encoded.info.bpp
+    if grid:
+        rate_lambda = fit_config.rate_lambda * ratio**-LAMBDA_PER_BPP_EXPONENT
+        fit_config = replace(fit_config, rate_lambda=rate_lambda)
+    else:
+        budget = max(1, round(budget * ratio))
+    encoded = _encode_at(frames_u8, fps, budget, fit_config, *attempt)
     if not bpp_within_tolerance(encoded.info.bpp, bpp):
         encoded.warnings.append(
             f"the file has {encoded.info.bpp:.4g} bpp, outside 10% of the {bpp:g} asked for"
@@ -116,10 +134,13 @@ def measure(model: CoordFlow, canvas: Canvas, frames_u8: np.ndarray) -> tuple[li
     return per_frame, psnr_from_mse(float(np.mean(errors)), 255.0)
 
 
-def model_config(budget: int, width: int, height: int, frames: int, layers: int) -> ModelConfig:
+def model_config(
+    budget: int, width: int, height: int, frames: int, layers: int, grid: bool = False
+) -> ModelConfig:
     """The model for a parameter budget; SettingsError when no model of that size exists."""
     try:
-        config = config_for_budget(budget, width, height, frames, num_layers=layers)
+        choose = grid_config_for_budget if grid else config_for_budget
+        config = choose(budget, width, height, frames, num_layers=layers)
     except ValueError:  # a budget below the flow networks' own size
         config = None
     if config is None or parameter_count(config) > budget:
@@ -131,15 +152,16 @@ def _encode_at(
     frames_u8: np.ndarray,
     fps: Fraction,
     budget: int,
-    layers: int,
     fit_config: FitConfig,
+    layers: int,
+    grid: bool,
     metadata: dict | None,
     budget_seconds: float | None,
     on_progress: Callable[[FitProgress], None] | None,
     on_phase: Callable[[str, EncodeJob], None] | None,
 ) -> EncodedClip:
     count, height, width = frames_u8.shape[:3]
-    config = model_config(budget, width, height, count, layers)
+    config = model_config(budget, width, height, count, layers, grid)
     sampler = clip_sampler(frames_u8, fps, resolve_device(fit_config.device))
     estimate = estimate_encode(sampler, frames_u8, config, fit_config)
     if budget_seconds is not None:
@@ -179,6 +201,7 @@ def _encode_at(
         "psnr": _rounded(overall),
         "psnr_unquantized": _rounded(psnr_unquantized),
         "qmax": list(choice.qmax),
+        **({"rate_lambda": fit_config.rate_lambda} if grid else {}),
         "epochs": round(result.epochs, 3),
         "fit_seconds": round(result.seconds, 3),
         "device": result.device,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from nvcodec.errors import SettingsError
-from nvcodec.model.config import GridConfig, ModelConfig, mlp_parameters
+from nvcodec.model.config import GridConfig, ModelConfig, mlp_parameters, parameter_count
 
 # Total parameters per preset. xs is the CPU demo size; s, m and l follow the paper's S/M/L
 # (3.13M, 6.11M, 12.68M on UVG 1080p).
@@ -121,6 +121,24 @@ def grid_model_config(
     width: int, height: int, num_frames: int, num_layers: int = 2, **grid_options: object
 ) -> ModelConfig:
     """A grid-representation CoordFlow for a clip (`grid_config` for the options)."""
+    return _grid_model(num_layers, grid_config(width, height, num_frames, **grid_options))
+
+
+def grid_config_for_budget(
+    params: int, width: int, height: int, num_frames: int, num_layers: int = 2
+) -> ModelConfig:
+    """The grid model of at most `params` parameters: the finest latents at one per frame
+    pixel, or sparser until the model fits the budget. The rate term, not the budget, decides
+    how many latents the file spends bits on; the budget bounds memory and time."""
+    density = 1.0
+    while True:
+        config = grid_model_config(width, height, num_frames, num_layers, density=density)
+        if parameter_count(config) <= params or density < 1e-3:
+            return config
+        density *= 0.9
+
+
+def _grid_model(num_layers: int, grid: GridConfig) -> ModelConfig:
     return ModelConfig(
         num_layers=num_layers,
         colour_width=GRID_COLOUR_WIDTH,
@@ -130,5 +148,5 @@ def grid_model_config(
         flow_width=FLOW_WIDTH,
         flow_depth=FLOW_DEPTH,
         flow_octaves=FLOW_OCTAVES,
-        grid=grid_config(width, height, num_frames, **grid_options),
+        grid=grid,
     )

@@ -9,8 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import torch
+
 from nvcodec.bitstream.cfv import CRITICAL_TYPES, VERSION
+from nvcodec.bitstream.codec import decode_cfv
 from nvcodec.bitstream.container import read_container, write_container
+from nvcodec.decoder.render import render
+from nvcodec.errors import CfvError
 
 Edit = tuple[int, int, int]
 """(kind, position, value): kind 0 flips bit `value % 8` of a byte, 1 inserts the byte `value`,
@@ -45,3 +50,14 @@ def mutate_chunk(data: bytes, chunk: int, edits: Sequence[Edit]) -> bytes:
     chunk_type, payload = chunks[index]
     chunks[index] = (chunk_type, mutate(payload, edits))
     return write_container(version, chunks)
+
+
+def decode_outcome(data: bytes) -> str:
+    """'ok' for a file that decodes and renders a frame, 'refused' for a CfvError; any other
+    exception propagates, as it is a defect of the reader."""
+    try:
+        decoded = decode_cfv(data)
+        next(iter(render(decoded.model, decoded.canvas, 3, 2, torch.zeros(1))))
+    except CfvError:
+        return "refused"
+    return "ok"
