@@ -58,7 +58,7 @@ class EncodeSummary(EncodedClip):
         """JSON-ready (the file's bytes left out; infinite PSNRs of exact fits as null)."""
         keys = ("output", "width", "height", "frames", "params", "bytes", "bpp")
         keys += ("bits_per_weight", "qmax", "epochs", "fit_seconds", "seconds", "device")
-        keys += ("precision", "architecture", "warnings")
+        keys += ("precision", "rate_lambda", "architecture", "warnings")
         out = {key: getattr(self, key) for key in keys}
         out["qmax"] = list(self.qmax)
         out["fps"] = f"{self.fps.numerator}/{self.fps.denominator}"

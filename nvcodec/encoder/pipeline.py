@@ -71,6 +71,8 @@ class EncodedClip:
     fit_seconds: float
     device: str
     precision: str
+    rate_lambda: float | None = None
+    """The grid model's rate weight (None for an MLP model)."""
     warnings: list[str] = field(default_factory=list)
 
 
@@ -219,6 +221,7 @@ def _encode_at(
         fit_seconds=result.seconds,
         device=result.device,
         precision=result.precision,
+        rate_lambda=fit_config.rate_lambda if grid else None,
     )
 
 

@@ -1,0 +1,74 @@
+"""Choosing the colour representation and the grid model's rate: `--model`, `--lambda`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import assert_one_line_error, run
+
+import nvcodec
+from nvcodec.errors import SettingsError
+
+QUICK = {"epochs": 3, "batch_size": 256, "precision": "float32"}
+
+
+def test_larger_lambda_gives_a_smaller_file_of_lower_quality(tiny_clip: np.ndarray) -> None:
+    sparing = nvcodec.encode(tiny_clip, rate_lambda=0.01, **QUICK)
+    frugal = nvcodec.encode(tiny_clip, rate_lambda=30.0, **QUICK)
+    assert frugal.info.chunk_bytes["LATS"] < sparing.info.chunk_bytes["LATS"]
+    assert len(frugal.data) < len(sparing.data)
+    assert frugal.psnr < sparing.psnr
+    assert frugal.info.metadata["rate_lambda"] == 30.0
+    assert frugal.info.metadata["settings"]["rate_lambda"] == 30.0
+
+
+def test_the_mlp_representation_is_still_there(tiny_clip: np.ndarray) -> None:
+    summary = nvcodec.encode(tiny_clip, model="mlp", params=8000, **QUICK)
+    config = summary.info.config
+    assert config.representation == "mlp" and config.grid is None
+    assert "LATS" not in summary.info.chunk_bytes
+    assert summary.info.metadata["settings"]["model"] == "mlp"
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"model": "mlp", "rate_lambda": 1.0}, "--model mlp has none"),
+        ({"model": "voxels"}, "unknown model 'voxels'"),
+        ({"rate_lambda": -1.0}, "lambda must be a positive number"),
+    ],
+)
+def test_bad_representation_settings(tiny_clip: np.ndarray, options: dict, message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        nvcodec.encode(tiny_clip, **options)
+
+
+def test_cli_encodes_a_grid_model_at_a_lambda(tiny_mp4: str, tmp_path: Path) -> None:
+    output = tmp_path / "grid.cfv"
+    code, stdout, stderr = run(
+        "encode", tiny_mp4, output, "--model", "grid", "--lambda", "0.5", "--epochs", "2",
+        "--batch-size", "256", "--json",
+    )  # fmt: skip
+    assert code == 0, stderr
+    assert json.loads(stdout)["rate_lambda"] == 0.5
+    code, stdout, _ = run("info", output)
+    assert code == 0 and "grid: " in stdout and "LATS" in stdout
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--model", "mlp", "--lambda", "1"], "--model mlp has none"),
+        (["--model", "voxels"], "--model"),
+        (["--lambda", "0"], "--lambda"),
+    ],
+)
+def test_cli_refuses_bad_representation_settings(
+    tiny_mp4: str, tmp_path: Path, options: list[str], message: str
+) -> None:
+    code, _, stderr = run("encode", tiny_mp4, tmp_path / "a.cfv", *options)
+    assert_one_line_error(code, stderr, 2, message)
+    assert not (tmp_path / "a.cfv").exists()
