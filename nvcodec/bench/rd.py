@@ -73,14 +73,15 @@ class Reference:
 
 def nvcodec_curve(
     reference: Reference,
+    representation: str,
     sizes: list[dict],
     effort: dict,
     device: str,
     work: WorkDir,
     report: Report,
 ) -> Curve:
-    """Fit, store and decode one model per entry of `sizes` ({"params": N} or {"bpp": X}),
-    reusing the points the work directory already has."""
+    """Fit, store and decode one model of `representation` per entry of `sizes` ({"params":
+    N}, {"bpp": X} or {"rate_lambda": L}), reusing the points the work directory already has."""
     points = []
     for index, setting in enumerate(sizes):
         name = f"nvcodec_{index}_" + "_".join(f"{k}{v:g}" for k, v in setting.items())
@@ -92,6 +93,7 @@ def nvcodec_curve(
                 path,
                 fps=reference.fps,
                 layers=LAYERS,
+                model=representation,
                 device=device,
                 overwrite=True,
                 **setting,
@@ -102,6 +104,7 @@ def nvcodec_curve(
                 "params": summary.params,
                 "bits_per_weight": round(summary.bits_per_weight, 4),
                 "qmax": list(summary.qmax),
+                "rate_lambda": summary.rate_lambda,
                 "epochs": round(summary.epochs, 3),
                 "fit_seconds": round(summary.fit_seconds, 3),
                 "precision": summary.precision,
@@ -120,7 +123,13 @@ def nvcodec_curve(
             work.save(name, point)
         report(_line(NVCODEC, point))
         points.append(point)
-    settings = {"layers": LAYERS, **effort, "device": device, "sizes": sizes}
+    settings = {
+        "layers": LAYERS,
+        "model": representation,
+        **effort,
+        "device": device,
+        "sizes": sizes,
+    }
     return Curve(NVCODEC, MEASURED, settings, points)
 
 

@@ -51,7 +51,7 @@ def quantize_with_compensation(
         raise ValueError(f"need one qmax per linear map ({len(weights)}), got {len(qmax)}")
     device = weights[0].device
     peak_lr = LR_SCALE * (fit_config.lr or default_lr(model.config))
-    batch_size = fit_config.batch_size or default_batch_size(device)
+    batch_size = fit_config.batch_size or default_batch_size(device, model.config)
     generator = torch.Generator(device=device).manual_seed(fit_config.seed + 1)
     dtype = resolve_precision(fit_config.precision, device)
     model.train()

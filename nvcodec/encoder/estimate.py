@@ -14,6 +14,7 @@ import torch
 from nvcodec.decoder.render import render
 from nvcodec.encoder.compensate import SHARE_OF_FIT
 from nvcodec.encoder.fit import FitConfig, default_batch_size, train_step
+from nvcodec.encoder.latent_rate import LatentRate, noisy
 from nvcodec.encoder.ratecontrol import QMAX_LEVELS
 from nvcodec.encoder.sampler import ClipSampler, PixelSample
 from nvcodec.model.config import ModelConfig
@@ -63,13 +64,19 @@ def estimate_encode(
     device = sampler.rgb.device
     canvas = sampler.canvas
     model = CoordFlow(config).to(device)
-    batch_size = fit_config.batch_size or default_batch_size(device)
+    batch_size = fit_config.batch_size or default_batch_size(device, config)
     optimiser = torch.optim.Adam(model.parameters(), lr=1e-6)
     generator = torch.Generator(device=device).manual_seed(fit_config.seed)
     dtype = resolve_precision(fit_config.precision, device)
+    rate = None
+    if model.grids is not None:  # a grid step pays for the latents' rate as well
+        rate = LatentRate(model.grids).to(device)
+        model.grids.quantizer = noisy
     with flushed_denormals(device):
         step = _best_seconds(
-            lambda: train_step(model, optimiser, sampler, batch_size, generator, fit_config, dtype),
+            lambda: train_step(
+                model, optimiser, sampler, batch_size, generator, fit_config, dtype, rate
+            ),
             device,
         )
     model.eval()

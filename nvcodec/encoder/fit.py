@@ -31,6 +31,7 @@ from nvcodec.settings import (
     CPU_BATCH_SIZE,
     CUDA_BATCH_SIZE,
     DEFAULT_LAMBDA,
+    GRID_CPU_BATCH_SIZE,
     PRECISION_CHOICES,
     unknown_precision,
 )
@@ -69,7 +70,7 @@ class FitConfig:
     l2_weight: float = 0.25
     layer_loss_weight: float = 0.1
     flow_lr_scale: float = 0.3
-    latent_lr_scale: float = 1.0
+    latent_lr_scale: float = 10.0
     rate_lambda: float = DEFAULT_LAMBDA
     straight_through_from: float = 0.85
     seed: int = 0
@@ -128,10 +129,13 @@ def default_lr(model_config: ModelConfig) -> float:
     return LR * min(1.0, LR_WIDTH / model_config.colour_width)
 
 
-def default_batch_size(device: torch.device) -> int:
-    """Pixels per step when not given: CUDA_BATCH_SIZE on CUDA, CPU_BATCH_SIZE on the CPU (the
-    CPU value from `python -m tools.study precision`, tools/results/precision_160x90x32.json)."""
-    return CUDA_BATCH_SIZE if device.type == "cuda" else CPU_BATCH_SIZE
+def default_batch_size(device: torch.device, model_config: ModelConfig) -> int:
+    """Pixels per step when not given: CUDA_BATCH_SIZE on CUDA; on the CPU, CPU_BATCH_SIZE for
+    an MLP model (`python -m tools.study precision`, tools/results/precision_160x90x32.json)
+    and GRID_CPU_BATCH_SIZE for a grid model."""
+    if device.type == "cuda":
+        return CUDA_BATCH_SIZE
+    return CPU_BATCH_SIZE if model_config.grid is None else GRID_CPU_BATCH_SIZE
 
 
 def clip_sampler(frames_u8: np.ndarray, fps: Fraction, device: torch.device) -> ClipSampler:
@@ -192,7 +196,7 @@ def _fit_on(
     optimiser = torch.optim.AdamW(
         groups, lr=peak_lr, weight_decay=fit_config.weight_decay, fused=True
     )
-    batch_size = fit_config.batch_size or default_batch_size(device)
+    batch_size = fit_config.batch_size or default_batch_size(device, model_config)
     steps_per_epoch = sampler.num_pixels / batch_size
     total_steps = (
         math.ceil(fit_config.epochs * steps_per_epoch) if fit_config.epochs is not None else None

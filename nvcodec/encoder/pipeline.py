@@ -22,7 +22,12 @@ from nvcodec.decoder.render import render
 from nvcodec.encoder.compensate import compensation_steps, quantize_with_compensation
 from nvcodec.encoder.estimate import EncodeEstimate, estimate_encode
 from nvcodec.encoder.fit import FitConfig, FitProgress, clip_sampler, fit
-from nvcodec.encoder.ratecontrol import bpp_within_tolerance, choose_qmax, params_for_bpp
+from nvcodec.encoder.ratecontrol import (
+    GRID_MAX_DB_PER_BPP,
+    bpp_within_tolerance,
+    choose_qmax,
+    params_for_bpp,
+)
 from nvcodec.errors import SettingsError
 from nvcodec.metrics import mean_squared_error, psnr_from_mse
 from nvcodec.model.canvas import Canvas
@@ -189,7 +194,10 @@ def _encode_at(
     begin()
     psnr_unquantized = measure(model, canvas, frames_u8)[1]
     begin()
-    choice = choose_qmax(model, canvas, frames_u8)
+    if grid:
+        choice = choose_qmax(model, canvas, frames_u8, GRID_MAX_DB_PER_BPP, per_pixel=True)
+    else:
+        choice = choose_qmax(model, canvas, frames_u8)
     begin()
     steps = compensation_steps(result.steps, model)
     quantize_with_compensation(model, sampler, choice.qmax, fit_config, steps)

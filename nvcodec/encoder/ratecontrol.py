@@ -29,6 +29,10 @@ from nvcodec.model.coordflow import CoordFlow, count_parameters
 QMAX_LEVELS = (127, 90, 63, 45, 31, 22, 15)
 """Candidate largest codes, half a bit apart."""
 MAX_DB_PER_BIT = 0.75
+GRID_MAX_DB_PER_BPP = 40.0
+"""A grid model's exchange rate, in dB per bit per pixel saved: about the slope of its own
+rate-distortion curve and x265's at 0.05-0.15 bpp on Bunny 320x180
+(tools/results/rd_bunny_320x180.json), so its MLP weights cost what its latents would."""
 BITS_PER_WEIGHT = 6.0
 """Typical file bits per parameter (container included), to size a model for a bpp target."""
 BPP_TOLERANCE = 0.1
@@ -45,6 +49,7 @@ class QuantChoice:
     """At qmax 127 everywhere, where the choice starts."""
     psnr_quantized: float
     saved_bits_per_parameter: float
+    """Per pixel instead when chosen `per_pixel`."""
 
 
 def choose_qmax(
@@ -52,16 +57,19 @@ def choose_qmax(
     canvas: Canvas,
     frames_u8: np.ndarray,
     max_db_per_bit: float = MAX_DB_PER_BIT,
+    per_pixel: bool = False,
 ) -> QuantChoice:
     """Per linear map, steps coarsened while a move costs at most `max_db_per_bit` dB per bit
-    per parameter saved.
+    per parameter saved (per pixel of the clip with `per_pixel`, a grid model's measure: its
+    parameters are mostly latents the weights' steps do not touch).
 
     Starts from the finest step everywhere and coarsens one map a level at a time, always the
     move saving the most bits per dB lost, until the best move costs more than the limit.
     """
     sample = PixelSample(canvas, frames_u8)
     reference = sample.psnr(model)
-    parameters = count_parameters(model)
+    pixels = canvas.width * canvas.height * canvas.num_frames
+    unit = pixels if per_pixel else count_parameters(model)
     bits = _map_bits(model)
     levels = [0] * len(bits)
     finest = current = sample.psnr(quantized_model(model, _qmaxes(levels)))
@@ -74,7 +82,7 @@ def choose_qmax(
             trial = levels.copy()
             trial[index] += 1
             value = sample.psnr(quantized_model(model, _qmaxes(trial)))
-            saved = (bits[index][level] - bits[index][level + 1]) / parameters
+            saved = (bits[index][level] - bits[index][level + 1]) / unit
             # A move that loses nothing (or gains, by luck of rounding) comes first.
             merit = saved / max(current - value, 1e-3)
             if best is None or merit > best[0]:

@@ -19,7 +19,16 @@ def colour_macs_per_pixel(config: ModelConfig, time_features: bool = False) -> i
     width, depth = config.colour_width, config.colour_depth
     first = _colour_inputs(config, time_features) * width
     per_layer = first + (depth - 1) * width * width + width * NET_OUTPUTS
-    return config.num_layers * per_layer
+    return config.num_layers * (per_layer + _grid_read_macs(config, time_features))
+
+
+def _grid_read_macs(config: ModelConfig, in_time: bool) -> int:
+    """MACs of one layer's grid reads: 4 per bilinear value, 8 per trilinear one (fitting
+    reads the x-y-t grid in time too; rendering has interpolated it once per frame)."""
+    grid = config.grid
+    if grid is None:
+        return 0
+    return 4 * grid.levels + (8 if in_time else 4) * grid.xyt_channels
 
 
 def flow_macs(config: ModelConfig) -> int:
@@ -31,10 +40,13 @@ def flow_macs(config: ModelConfig) -> int:
 
 
 def frame_macs(config: ModelConfig) -> int:
-    """MACs a render computes once per frame: the flow networks and the time features'
-    projection."""
-    projection = encoding_size(config.t_octaves, 1) * config.colour_width
-    return config.num_layers * projection + flow_macs(config)
+    """MACs a render computes once per frame: the flow networks, and the time features'
+    projection (an MLP model) or the x-y-t grid's interpolation in time (a grid model)."""
+    if config.grid is None:
+        per_layer = encoding_size(config.t_octaves, 1) * config.colour_width
+    else:  # the x-y-t grid interpolated in time
+        per_layer = 2 * config.grid.xyt_channels * config.grid.xyt_height * config.grid.xyt_width
+    return config.num_layers * per_layer + flow_macs(config)
 
 
 def render_flops_per_pixel(config: ModelConfig, pixels_per_frame: int) -> float:
@@ -62,5 +74,7 @@ def activation_bytes_per_pixel(config: ModelConfig, time_features: bool = False)
 
 def _colour_inputs(config: ModelConfig, time_features: bool) -> int:
     """Features entering a colour net's first product per pixel."""
+    if config.grid is not None:
+        return config.colour_in
     inputs = encoding_size(config.xy_octaves, 2)
     return inputs + (encoding_size(config.t_octaves, 1) if time_features else 0)

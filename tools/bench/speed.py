@@ -69,7 +69,7 @@ def fit_speed(
     width, height, frames = FIT_CLIP
     clip = pan_clip(width, height, default_trajectory(frames, width, height))
     config = config_for_preset(preset, width, height, frames)
-    batch = default_batch_size(device)
+    batch = default_batch_size(device, config)
     fit_config = FitConfig(
         epochs=None, seconds=seconds, batch_size=batch, device=str(device), precision=precision
     )

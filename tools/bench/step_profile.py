@@ -59,7 +59,7 @@ def profile(
     optimiser = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=True)
     generator = torch.Generator().manual_seed(0)
     fit_config, dtype = FitConfig(precision=precision), PRECISIONS[precision]
-    batch = default_batch_size(device)
+    batch = default_batch_size(device, config)
     step = mean_seconds(
         lambda: train_step(model, optimiser, sampler, batch, generator, fit_config, dtype),
         repeats,
