@@ -10,9 +10,15 @@ import pytest
 from helpers import assert_one_line_error, run
 
 import nvcodec
+from nvcodec.decoder.views import View
 from nvcodec.errors import SettingsError
 
 QUICK = {"epochs": 3, "batch_size": 256, "precision": "float32"}
+
+
+@pytest.fixture(scope="module")
+def grid_file(tiny_clip: np.ndarray) -> bytes:
+    return nvcodec.encode(tiny_clip, epochs=1, batch_size=256, precision="float32").data
 
 
 def test_larger_lambda_gives_a_smaller_file_of_lower_quality(tiny_clip: np.ndarray) -> None:
@@ -72,3 +78,19 @@ def test_cli_refuses_bad_representation_settings(
     code, _, stderr = run("encode", tiny_mp4, tmp_path / "a.cfv", *options)
     assert_one_line_error(code, stderr, 2, message)
     assert not (tmp_path / "a.cfv").exists()
+
+
+@pytest.mark.parametrize(
+    "view",
+    [
+        View(alpha_map=True),
+        View(layer=1),
+        View(drop_layer=0),
+        View(stabilize=2.0),
+        View(canonical=True),
+    ],
+)
+def test_every_view_renders_a_grid_model(grid_file: bytes, view: View) -> None:
+    frames = nvcodec.decode(grid_file, view=view).frames_u8
+    width, height = view.raster(32, 24)
+    assert frames.shape == (8, height, width, 3)

@@ -291,8 +291,10 @@ def rd_section(result: dict) -> list[str]:
             f"{v:g} {k}" for k, v in nvcodec.settings.items() if k in ("epochs", "minutes") and v
         )
     )
+    model = None if nvcodec is None else nvcodec.settings.get("model")
+    title = "Rate-distortion" + ("" if model is None else f", the {model} model")
     lines = [
-        f"**Rate-distortion** ({clip.path} frames {clip.frames[0]}:{clip.frames[1]} at "
+        f"**{title}** ({clip.path} frames {clip.frames[0]}:{clip.frames[1]} at "
         f"{clip.size[0]}x{clip.size[1]}; nvcodec fitted for {effort} per point; "
         f"{machine(result)}; `{rd.command}`). The classic "
         f"codecs get and give raw planes converted by `nvcodec.io.colour` ({rd.colour}). bpp "
@@ -503,6 +505,7 @@ SECTIONS = (
     "gpu/speed",
     "memory_cpu",
     "rd_bunny_320x180",
+    "rd_bunny_320x180_grid",
 )
 """The result files the README shows, in its order; one not there yet is left out."""
 

@@ -341,10 +341,6 @@ def compensation(epochs: float, frames: int, steps_per_round: int, levels: str) 
     )
 
 
-if __name__ == "__main__":
-    main()
-
-
 @main.command()
 @click.option("--lambda", "rate_lambda", default=0.1, show_default=True)
 @click.option("--latent-lr", default=10.0, show_default=True, help="Latent learning rate scale.")
@@ -397,3 +393,7 @@ def grid(
     path = RESULTS / f"{GRID_SWEEP}.json"
     runs = json.loads(path.read_text())["runs"] if path.exists() else []
     save(GRID_SWEEP, GRID_SCHEMA, {"clip": "bunny 320x180x132", "runs": [*runs, run]})
+
+
+if __name__ == "__main__":
+    main()

@@ -95,12 +95,17 @@ def render_speed(
     budget: float,
     ceiling: float,
     sizes: dict[str, tuple[int, int]] = RENDER_SIZES,
+    model: CoordFlow | None = None,
+    canvas: Canvas | None = None,
 ) -> list[dict]:
-    """Render frames of each size until `budget` seconds have passed (at least one frame)."""
-    width, height, count = FIT_CLIP
-    config = config_for_preset(preset, width, height, count)
-    model = CoordFlow(config).to(device).eval()
-    canvas = Canvas(width, height, count, 25)
+    """Render frames of each size until `budget` seconds have passed (at least one frame), of
+    a fresh model of the preset on FIT_CLIP, or of `model` on `canvas` (`preset` its label)."""
+    if model is None or canvas is None:
+        width, height, count = FIT_CLIP
+        model = CoordFlow(config_for_preset(preset, width, height, count))
+        canvas = Canvas(width, height, count, 25)
+    model = model.to(device).eval()
+    config, count = model.config, canvas.num_frames
     times = torch.arange(RENDER_FRAMES, dtype=torch.float64) % count
     rows = []
     for name, (out_w, out_h) in sizes.items():

@@ -1,0 +1,57 @@
+"""Rendering speed of the grid model on this device: the model the RD bench fits (Bunny
+320x180x132, default grids), rendered at 720p and 1080p.
+
+    python -m tools.bench.render_grid
+
+The latents are random integers, the weights random: the work per pixel does not depend on
+them. Writes tools/results/render_grid_<device>.json (schema nvcodec-grid-render/1), with the
+same columns as the speed bench's render rows (tools/bench/speed.py).
+"""
+
+from __future__ import annotations
+
+import click
+import torch
+
+from nvcodec.model.canvas import Canvas
+from nvcodec.model.coordflow import CoordFlow, count_parameters
+from nvcodec.model.presets import grid_model_config
+from nvcodec.runtime import precision_name, render_precision, resolve_device
+from tools.bench.speed import RENDER_SIZES, render_speed
+from tools.common import HELP_OPTIONS, matmul_ceiling, save
+
+SCHEMA = "nvcodec-grid-render/1"
+CLIP = (320, 180, 132)
+
+
+@click.command(context_settings=HELP_OPTIONS)
+@click.option("--device", default="auto", show_default=True)
+@click.option("--seconds", default=10.0, show_default=True, help="Rendering time per size.")
+def main(device: str, seconds: float) -> None:
+    """Measure the grid model's rendering throughput at 720p and 1080p."""
+    dev = resolve_device(device)
+    torch.manual_seed(0)
+    model = CoordFlow(grid_model_config(*CLIP))
+    with torch.no_grad():
+        for tensor in model.grids.tensors():
+            tensor.copy_(torch.randint(-8, 9, tensor.shape))
+    canvas = Canvas(*CLIP, 25)
+    precision = render_precision(dev)
+    ceiling = matmul_ceiling(dev, precision, 8192 if dev.type == "cuda" else 2048, 5)
+    rows = render_speed("grid", dev, seconds, ceiling, RENDER_SIZES, model, canvas)
+    for row in rows:
+        click.echo(f"render grid {row['size']:>5s} {row['fps']:8.3f} fps")
+    save(
+        f"render_grid_{dev.type}",
+        SCHEMA,
+        {
+            "settings": {"clip": "x".join(map(str, CLIP)), "seconds": seconds},
+            "model": {"params": count_parameters(model), "config": model.config.to_dict()},
+            "ceiling_gflops": {precision_name(precision): round(ceiling / 1e9, 2)},
+            "render": rows,
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
