@@ -64,9 +64,10 @@ def tiny_mp4(tmp_path_factory: pytest.TempPathFactory, tiny_clip: np.ndarray) ->
 
 @pytest.fixture(scope="session")
 def tiny_cfv(tmp_path_factory: pytest.TempPathFactory, tiny_clip: np.ndarray) -> str:
-    """A .cfv file of the tiny clip from a fit of a few epochs."""
+    """A .cfv file of the tiny clip: an MLP model fitted for a few epochs (the grid model's
+    files are tests/test_representations.py's and tests/test_cfv_grid.py's)."""
     from nvcodec.api import encode
 
     path = tmp_path_factory.mktemp("cfv") / "tiny.cfv"
-    encode(tiny_clip, path, fps=Fraction(24), params=8000, epochs=4)
+    encode(tiny_clip, path, fps=Fraction(24), model="mlp", params=8000, epochs=4)
     return str(path)
