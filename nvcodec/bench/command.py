@@ -17,14 +17,13 @@ import click
 from nvcodec.bench import classic, plot, rd, report
 from nvcodec.bench.schema import Clip, dumps
 from nvcodec.bench.workdir import WorkDir
-from nvcodec.cli import DEVICE, OVERWRITE, FrameRange, FrameSize
+from nvcodec.cli import DEVICE, OVERWRITE, REPRESENTATION, FrameRange, FrameSize
 from nvcodec.environment import describe_environment
 from nvcodec.errors import SettingsError
 from nvcodec.io.atomic import atomic_output, check_output
 from nvcodec.io.colour import MATRICES, RANGES, Colour
 from nvcodec.io.video import read_video
 from nvcodec.runtime import resolve_device
-from nvcodec.settings import DEFAULT_REPRESENTATION, REPRESENTATIONS
 
 DEFAULT_PARAMS = [25_000, 50_000, 100_000, 200_000]
 """The MLP model's points: its size sets its rate."""
@@ -79,14 +78,7 @@ def _path_option(flag: str, help: str, folder: bool = False):
     help="nvcodec model sizes in parameters [default: " + ",".join(map(str, DEFAULT_PARAMS)) + "].",
 )
 @click.option("--bpp", "bpp_list", type=NumberList(float), help="nvcodec sizes as bpp targets.")
-@click.option(
-    "--model",
-    "representation",
-    type=click.Choice(REPRESENTATIONS),
-    default=DEFAULT_REPRESENTATION,
-    show_default=True,
-    help="nvcodec's colour representation.",
-)
+@REPRESENTATION
 @click.option(
     "--lambda",
     "lambda_list",
