@@ -475,7 +475,7 @@ def encode(
     "--canonical-extent",
     type=click.FloatRange(min=0, min_open=True),
     metavar="F",
-    help="Canonical window size relative to the frame [default: 2].",
+    help="Canonical window size relative to the frame [default: 2; a grid model's grids, 1.5].",
 )
 @DEVICE
 @THREADS

@@ -92,5 +92,13 @@ def test_cli_refuses_bad_representation_settings(
 )
 def test_every_view_renders_a_grid_model(grid_file: bytes, view: View) -> None:
     frames = nvcodec.decode(grid_file, view=view).frames_u8
-    width, height = view.raster(32, 24)
+    width, height = view.raster(32, 24, nvcodec.probe(grid_file).config)
     assert frames.shape == (8, height, width, 3)
+
+
+def test_the_canonical_window_of_a_grid_model_is_its_grids(grid_file: bytes) -> None:
+    config = nvcodec.probe(grid_file).config
+    assert View(canonical=True).zoom(config) == config.grid.window_scale == 1.5
+    assert View(canonical=True, canonical_extent=3.0).zoom(config) == 3.0
+    frames = nvcodec.decode(grid_file, view=View(canonical=True)).frames_u8
+    assert frames.shape[1:3] == (36, 48)

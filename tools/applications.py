@@ -34,7 +34,8 @@ from nvcodec.metrics import psnr
 from nvcodec.model.canvas import Canvas
 from nvcodec.model.coordflow import CoordFlow, ModelConfig, count_parameters
 from nvcodec.model.coordinates import frame_times
-from nvcodec.model.presets import config_for_budget
+from nvcodec.model.presets import config_for_budget, grid_config_for_budget
+from nvcodec.settings import REPRESENTATIONS
 from nvcodec.testing.synthetic import default_trajectory, object_clip, pan_clip
 from tools.common import HELP_OPTIONS, RESULTS, bunny_path, render_all, save, upsample
 
@@ -46,14 +47,19 @@ DENOISING_SCHEMA = "nvcodec-denoising/1"
 SEGMENTATION_SCHEMA = "nvcodec-segmentation/1"
 
 
-def model_config(params: int, clip: np.ndarray, layers: int = 2) -> ModelConfig:
+def model_config(
+    params: int, clip: np.ndarray, layers: int = 2, representation: str = "mlp"
+) -> ModelConfig:
     count, height, width = clip.shape[:3]
-    return config_for_budget(params, width, height, count, num_layers=layers)
+    choose = grid_config_for_budget if representation == "grid" else config_for_budget
+    return choose(params, width, height, count, num_layers=layers)
 
 
-def fitted(clip: np.ndarray, params: int, epochs: float) -> tuple[CoordFlow, Canvas, dict]:
+def fitted(
+    clip: np.ndarray, params: int, epochs: float, representation: str = "mlp"
+) -> tuple[CoordFlow, Canvas, dict]:
     """Fit for `epochs`; the model, its canvas, and a description of the fit for the JSON."""
-    config = model_config(params, clip)
+    config = model_config(params, clip, representation=representation)
     result = fit(clip, config, FitConfig(epochs=epochs, seed=SEED))
     model, canvas = result.model, result.canvas
     value = psnr(clip, render_all(model, canvas, canvas.width, canvas.height))
@@ -61,6 +67,7 @@ def fitted(clip: np.ndarray, params: int, epochs: float) -> tuple[CoordFlow, Can
         f"  {epochs:g} epochs in {result.seconds:.0f} s: {value:.2f} dB on the fitted frames"
     )
     description = {
+        "model": config.representation,
         "params": count_parameters(model),
         "layers": config.num_layers,
         "epochs": epochs,
@@ -379,9 +386,18 @@ def best_iou(labels: np.ndarray, mask: np.ndarray, layers: int) -> tuple[float, 
 @main.command()
 @click.option("--epochs", default=20.0, show_default=True, help="Fitting effort.")
 @click.option("--params", default=25_000, show_default=True)
-def segmentation(epochs: float, params: int) -> None:
+@click.option(
+    "--model",
+    "representation",
+    type=click.Choice(REPRESENTATIONS),
+    default="mlp",
+    show_default=True,
+    help="The grid model's results go to applications_segmentation_grid.*",
+)
+def segmentation(epochs: float, params: int, representation: str) -> None:
     """A textured disc crossing a panning background (same texture statistics: only motion
     tells them apart); IoU of the alpha argmax with the disc's true mask."""
+    name = "applications_segmentation" + ("_grid" if representation == "grid" else "")
     frames, width, height, radius = 32, 128, 72, 22.0
 
     def run() -> dict:
@@ -389,7 +405,7 @@ def segmentation(epochs: float, params: int) -> None:
         background = np.stack((12 - 24 * k, 4 * np.sin(np.pi * k)), axis=-1)
         path = np.stack((-36 + 72 * k, 10 * np.sin(2 * np.pi * k)), axis=-1)
         clip, masks = object_clip(width, height, background, path, radius, seed=SEED)
-        model, canvas, fitting = fitted(clip, params, epochs)
+        model, canvas, fitting = fitted(clip, params, epochs, representation)
         source = torch.arange(frames, dtype=torch.float64)
         alpha = np.stack([f.alpha for f in render_layers(model, canvas, width, height, source)])
         labels = alpha.argmax(axis=1)
@@ -407,7 +423,7 @@ def segmentation(epochs: float, params: int) -> None:
             rendered(model, canvas, picks, View(alpha_map=True)),
             rendered(model, canvas, picks, View(layer=kept)),
         ]
-        write_png(RESULTS / "applications_segmentation.png", strip(rows))
+        write_png(RESULTS / f"{name}.png", strip(rows))
         return {
             "settings": {
                 "clip": f"synthetic disc (radius {radius:g} px) over a pan, {width}x{height}x"
@@ -420,10 +436,10 @@ def segmentation(epochs: float, params: int) -> None:
             "iou_per_frame_max": round(max(per_frame), 4),
             "object_layer": layer,
             "mean_alpha": [round(float(a), 4) for a in alpha.mean(axis=(0, 2, 3))],
-            "strip": "applications_segmentation.png: frames, alpha map, the other layer alone",
+            "strip": f"{name}.png: frames, alpha map, the other layer alone",
         }
 
-    save("applications_segmentation", SEGMENTATION_SCHEMA, timed(run))
+    save(name, SEGMENTATION_SCHEMA, timed(run))
 
 
 @main.command(name="all")

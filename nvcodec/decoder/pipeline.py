@@ -57,7 +57,7 @@ def plan_render(
     view.check(model.config)
     width, height = _output_size(canvas, scale, size)
     if size is None:
-        width, height = view.raster(width, height)
+        width, height = view.raster(width, height, model.config)
     out_fps = canvas.fps if fps is None else fps
     available = math.ceil(canvas.num_frames * out_fps / canvas.fps)
     if available > MAX_FRAMES:

@@ -19,9 +19,10 @@ from nvcodec.model.coordflow import CoordFlow, ModelConfig
 from nvcodec.settings import check_layer_index, check_positive, check_size
 
 DEFAULT_CANONICAL_EXTENT = 2.0
-"""The canonical window is twice the frame's width and height by default: the longer side then
-spans [-2, 2], one period of the colour network's lowest Fourier octave, the widest window in
-which every position has its own features (beyond it the encoding repeats)."""
+"""An MLP model's canonical window is twice the frame's width and height by default: the longer
+side then spans [-2, 2], one period of the colour network's lowest Fourier octave, the widest
+window in which every position has its own features (beyond it the encoding repeats). A grid
+model's is its grids' window, beyond which they repeat their border."""
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,8 @@ class View:
     * `stabilize` SIGMA: the camera's transform smoothed by a Gaussian of SIGMA source frames,
       the camera being layer `stabilize_layer` (default: the largest mean alpha);
     * `canonical`: the colour networks sampled with the identity instead of the flow, over a
-      window `canonical_extent` times the frame's size (default 2) around the canonical
+      window `canonical_extent` times the frame's size (default 2, or for a grid model its
+      grids' window, `GridConfig.window_scale`) around the canonical
       origin, where the identity puts the frame's centre; the colour networks' time input
       still follows the frame, so the window shows the mosaic as the clip plays.
     """
@@ -67,12 +69,13 @@ class View:
         """True when nothing beyond the blended frames is asked for."""
         return self == View()
 
-    @property
-    def zoom(self) -> float:
-        """The sampled window's size relative to the frame's."""
+    def zoom(self, config: ModelConfig) -> float:
+        """The sampled window's size relative to the frame's, for a model of `config`."""
         if not self.canonical:
             return 1.0
-        return self.canonical_extent or DEFAULT_CANONICAL_EXTENT
+        if self.canonical_extent is not None:
+            return self.canonical_extent
+        return DEFAULT_CANONICAL_EXTENT if config.grid is None else config.grid.window_scale
 
     def check(self, config: ModelConfig) -> None:
         """Refuse layer numbers the model lacks, and what a model without flow cannot do."""
@@ -89,12 +92,13 @@ class View:
         if self.stabilize is not None and not config.use_flow:
             raise SettingsError("--stabilize needs a model with flow; this one has none")
 
-    def raster(self, width: int, height: int) -> tuple[int, int]:
-        """The output size for frames of width x height: the canonical window keeps their
-        pixel density."""
-        if self.zoom == 1.0:
+    def raster(self, width: int, height: int, config: ModelConfig) -> tuple[int, int]:
+        """The output size for frames of width x height of a model of `config`: the canonical
+        window keeps their pixel density."""
+        zoom = self.zoom(config)
+        if zoom == 1.0:
             return width, height
-        size = max(1, round(width * self.zoom)), max(1, round(height * self.zoom))
+        size = max(1, round(width * zoom)), max(1, round(height * zoom))
         check_size(*size)
         return size
 
@@ -118,7 +122,13 @@ class View:
             kept.remove(self.drop_layer)
         transforms = self._transforms(model, canvas)
         for raw in render_raw(
-            model, canvas, width, height, source_frames, zoom=self.zoom, transforms=transforms
+            model,
+            canvas,
+            width,
+            height,
+            source_frames,
+            zoom=self.zoom(model.config),
+            transforms=transforms,
         ):
             rgb = alpha_map(raw) if self.alpha_map else blend_layers(raw, kept)
             yield to_uint8(rgb.reshape(height, width, 3))
