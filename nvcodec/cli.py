@@ -200,14 +200,23 @@ THREADS = click.option(
 )
 LAYER = click.IntRange(min=0)
 OVERWRITE = click.option("-y", "--overwrite", is_flag=True, help="Overwrite existing outputs.")
-REPRESENTATION = click.option(
-    "--model",
-    "representation",
-    type=click.Choice(REPRESENTATIONS),
-    default=DEFAULT_REPRESENTATION,
-    show_default=True,
-    help="Colour representation: latent grids, or Fourier features into an MLP.",
-)
+
+
+def representation_option(
+    default: str = DEFAULT_REPRESENTATION,
+    help: str = "Colour representation: latent grids, or Fourier features into an MLP.",
+) -> Callable:
+    """`--model grid|mlp`, as `cfv encode`, `cfv bench` and the tools take it."""
+    return click.option(
+        "--model",
+        "representation",
+        type=click.Choice(REPRESENTATIONS),
+        default=default,
+        show_default=True,
+        help=help,
+    )
+
+
 QUIET = click.option("--quiet", is_flag=True, help="No progress and no summary.")
 QUIET_SHORT = click.option(
     "-q",
@@ -300,7 +309,7 @@ def _torch_report() -> str:
     help="Model size for a file of X bits per pixel (within 10%).",
 )
 @click.option("--layers", type=click.IntRange(1, 8), default=2, show_default=True)
-@REPRESENTATION
+@representation_option()
 @click.option(
     "--lambda",
     "rate_lambda",

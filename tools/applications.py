@@ -24,6 +24,7 @@ import click
 import numpy as np
 import torch
 
+from nvcodec.cli import representation_option
 from nvcodec.decoder.layer_maps import dominant_layer
 from nvcodec.decoder.render import render, render_layers
 from nvcodec.decoder.stabilize import gaussian_smooth
@@ -35,7 +36,6 @@ from nvcodec.model.canvas import Canvas
 from nvcodec.model.coordflow import CoordFlow, ModelConfig, count_parameters
 from nvcodec.model.coordinates import frame_times
 from nvcodec.model.presets import config_for_budget, grid_config_for_budget
-from nvcodec.settings import REPRESENTATIONS
 from nvcodec.testing.synthetic import default_trajectory, object_clip, pan_clip
 from tools.common import HELP_OPTIONS, RESULTS, bunny_path, render_all, save, upsample
 
@@ -386,14 +386,7 @@ def best_iou(labels: np.ndarray, mask: np.ndarray, layers: int) -> tuple[float, 
 @main.command()
 @click.option("--epochs", default=20.0, show_default=True, help="Fitting effort.")
 @click.option("--params", default=25_000, show_default=True)
-@click.option(
-    "--model",
-    "representation",
-    type=click.Choice(REPRESENTATIONS),
-    default="mlp",
-    show_default=True,
-    help="The grid model's results go to applications_segmentation_grid.*",
-)
+@representation_option("mlp", "The grid model's results go to applications_segmentation_grid.*")
 def segmentation(epochs: float, params: int, representation: str) -> None:
     """A textured disc crossing a panning background (same texture statistics: only motion
     tells them apart); IoU of the alpha argmax with the disc's true mask."""

@@ -17,7 +17,7 @@ import click
 from nvcodec.bench import classic, plot, rd, report
 from nvcodec.bench.schema import Clip, dumps
 from nvcodec.bench.workdir import WorkDir
-from nvcodec.cli import DEVICE, OVERWRITE, REPRESENTATION, FrameRange, FrameSize
+from nvcodec.cli import DEVICE, OVERWRITE, FrameRange, FrameSize, representation_option
 from nvcodec.environment import describe_environment
 from nvcodec.errors import SettingsError
 from nvcodec.io.atomic import atomic_output, check_output
@@ -78,7 +78,7 @@ def _path_option(flag: str, help: str, folder: bool = False):
     help="nvcodec model sizes in parameters [default: " + ",".join(map(str, DEFAULT_PARAMS)) + "].",
 )
 @click.option("--bpp", "bpp_list", type=NumberList(float), help="nvcodec sizes as bpp targets.")
-@REPRESENTATION
+@representation_option()
 @click.option(
     "--lambda",
     "lambda_list",
