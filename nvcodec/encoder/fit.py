@@ -260,12 +260,13 @@ def train_step(
     latents' estimated bits per pixel (`rate`) weighted into the loss; returns the loss and
     the batch's squared error."""
     xy, frame, target, weight = sampler.batch(batch_size, generator)
-    raw = model.layer_outputs(xy, frame, sampler.times, dtype)
+    latents = None if model.grids is None else model.grids.read_all()
+    raw = model.layer_outputs(xy, frame, sampler.times, dtype, latents)
     loss, mse = coordflow_loss(
         raw, target, weight, fit_config.l2_weight, fit_config.layer_loss_weight
     )
-    if rate is not None and model.grids is not None:
-        bits_per_pixel = rate.bits(model.grids) / sampler.num_pixels
+    if rate is not None and latents is not None:
+        bits_per_pixel = rate.bits(latents) / sampler.num_pixels
         loss = loss + fit_config.rate_lambda * bits_per_pixel
     optimiser.zero_grad(set_to_none=True)
     loss.backward()

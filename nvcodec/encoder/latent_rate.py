@@ -11,6 +11,8 @@ only steers the fit.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
@@ -36,10 +38,9 @@ def laplace_bits(values: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     """Bits of each value's unit bin under a zero-mean Laplace of `scale` (broadcast)."""
     magnitude = values.abs()
     upper = torch.exp(-(magnitude + 0.5) / scale)
-    lower = torch.exp(-(magnitude - 0.5).clamp(min=0.0) / scale)
+    near = torch.exp(-(magnitude - 0.5).abs() / scale)  # the bin's edge nearer zero
     # |v| >= 1/2: half of the mass between the two tails; |v| < 1/2: all but the two tails.
-    inside = 1.0 - 0.5 * (torch.exp(-(0.5 - magnitude).clamp(min=0.0) / scale) + upper)
-    probability = torch.where(magnitude >= 0.5, 0.5 * (lower - upper), inside)
+    probability = torch.where(magnitude >= 0.5, 0.5 * (near - upper), 1.0 - 0.5 * (near + upper))
     return -torch.log2(probability.clamp(min=MIN_PROBABILITY))
 
 
@@ -53,12 +54,11 @@ class LatentRate(nn.Module):
             for tensor in grids.tensors()
         )
 
-    def bits(self, grids: LatentGrids) -> torch.Tensor:
-        """Estimated bits of all latents as `grids.quantizer` reads them."""
+    def bits(self, latents: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Estimated bits of the grids as read (`LatentGrids.read_all`), in `tensors` order."""
         total = torch.zeros((), device=self.log_scales[0].device)
-        for tensor, log_scale in zip(grids.tensors(), self.log_scales, strict=True):
-            values = grids.read(tensor)
-            scale = log_scale.exp().view(*log_scale.shape, *([1] * (tensor.dim() - 2)))
+        for values, log_scale in zip(latents, self.log_scales, strict=True):
+            scale = log_scale.exp().view(*log_scale.shape, *([1] * (values.dim() - 2)))
             total = total + laplace_bits(values, scale).sum()
         return total
 

@@ -182,9 +182,11 @@ class CoordFlow(nn.Module):
         frame_index: torch.Tensor,
         times: torch.Tensor,
         dtype: torch.dtype = torch.float32,
+        latents: list[torch.Tensor] | None = None,
     ) -> torch.Tensor:
         """Raw RGB-alpha of every layer for pixels xy [N, 2] at times[frame_index]: [layers, N, 4]
-        in float32, the colour nets' products in `dtype`.
+        in float32, the colour nets' products in `dtype`; a grid model reads `latents`
+        (`LatentGrids.read_all`) when given.
 
         The fitting path: pixels of many frames in one batch. The time features join each
         pixel's input, so the first layer is one product whose backward is a plain matrix
@@ -202,7 +204,7 @@ class CoordFlow(nn.Module):
             dim=-1,
         )
         if self.grids is not None:
-            features = self.grids.features(flowed, times.index_select(0, frame_index))
+            features = self.grids.features(flowed, times.index_select(0, frame_index), latents)
             return self.colour(features, dtype=dtype)
         t_encoded = fourier_features(times.unsqueeze(-1), self.config.t_octaves)
         t_features = t_encoded.index_select(0, frame_index).expand(self.config.num_layers, -1, -1)

@@ -46,19 +46,28 @@ class LatentGrids(nn.Module):
         """A grid as the colour nets see it: through `quantizer`, if set."""
         return tensor if self.quantizer is None else self.quantizer(tensor)
 
+    def read_all(self) -> list[torch.Tensor]:
+        """Every grid as `read` gives it, in `tensors` order: one draw of the encoder's noise
+        for a step, shared by the features and the rate."""
+        return [self.read(tensor) for tensor in self.tensors()]
+
     def _window_coordinates(self, flowed: torch.Tensor) -> torch.Tensor:
         """Flowed points [layers, N, 2] in the window's [-1, 1] units: [layers, 1, N, 2]."""
         return (flowed * flowed.new_tensor(self.inverse_half_window)).unsqueeze(1)
 
-    def features(self, flowed: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    def features(
+        self, flowed: torch.Tensor, t: torch.Tensor, latents: list[torch.Tensor] | None = None
+    ) -> torch.Tensor:
         """Grid values at flowed points [layers, N, 2] and their times t [N]: [layers, N, F],
-        the 2-D levels finest first, then the x-y-t channels."""
+        the 2-D levels finest first, then the x-y-t channels; read from `latents` (`read_all`'s
+        list) when given."""
+        *planes, volume = self.read_all() if latents is None else latents
         layers, count = flowed.shape[:2]
         uv = self._window_coordinates(flowed)
-        planes = [_sample(self.read(plane), uv) for plane in self.planes]
+        planes = [_sample(plane, uv) for plane in planes]
         uvt = torch.cat([uv, t.view(1, 1, count, 1).expand(layers, 1, count, 1)], -1)
         volume = grid_sample(
-            self.read(self.volume),
+            volume,
             uvt.unsqueeze(1),
             mode="bilinear",
             padding_mode="border",
