@@ -11,6 +11,11 @@ NET_OUTPUTS = 4
 """Each net's last layer: (log s, theta, dx, dy) for the flow, (r, g, b, alpha) for the colour."""
 
 
+def window_scale(margin_percent: int) -> float:
+    """A window's size relative to the frame's when it adds `margin_percent` on every side."""
+    return 1.0 + 2.0 * margin_percent / 100.0
+
+
 @dataclass(frozen=True)
 class GridConfig:
     """The latent grids of a grid colour representation (spec/cfv.md, section 6.4).
@@ -63,7 +68,7 @@ class GridConfig:
     @property
     def window_scale(self) -> float:
         """The canonical window's size relative to the frame's."""
-        return 1.0 + 2.0 * self.margin_percent / 100.0
+        return window_scale(self.margin_percent)
 
     @property
     def half_extent(self) -> tuple[float, float]:

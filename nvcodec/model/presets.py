@@ -9,7 +9,13 @@ from __future__ import annotations
 import math
 
 from nvcodec.errors import SettingsError
-from nvcodec.model.config import GridConfig, ModelConfig, mlp_parameters, parameter_count
+from nvcodec.model.config import (
+    GridConfig,
+    ModelConfig,
+    mlp_parameters,
+    parameter_count,
+    window_scale,
+)
 
 # Total parameters per preset. xs is the CPU demo size; s, m and l follow the paper's S/M/L
 # (3.13M, 6.11M, 12.68M on UVG 1080p).
@@ -87,41 +93,45 @@ GRID_COARSEST_SIDE = 8
 GRID_MAX_LEVELS = 8
 GRID_COLOUR_WIDTH = 32
 GRID_COLOUR_DEPTH = 2
+XYT_SPATIAL_DIVISOR = 8
+XYT_TEMPORAL_DIVISOR = 4
+XYT_CHANNELS = 2
 
 
-def grid_config(
-    width: int,
-    height: int,
-    num_frames: int,
-    *,
-    density: float = 1.0,
-    xyt_spatial_divisor: int = 8,
-    xyt_temporal_divisor: int = 4,
-    xyt_channels: int = 2,
-) -> GridConfig:
+def grid_config(width: int, height: int, num_frames: int, density: float = 1.0) -> GridConfig:
     """Latent grids for a clip: the finest level at `density` latents per frame pixel over
-    the canonical window, the x-y-t grid `xyt_spatial_divisor` times coarser in space and
-    `xyt_temporal_divisor` times in time."""
-    scale = density * (1.0 + 2.0 * GRID_MARGIN_PERCENT / 100.0)
+    the canonical window, the x-y-t grid XYT_SPATIAL_DIVISOR times coarser in space and
+    XYT_TEMPORAL_DIVISOR times in time."""
+    scale = density * window_scale(GRID_MARGIN_PERCENT)
     finest = (max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale)))
     levels = max(1, min(GRID_MAX_LEVELS, 1 + int(math.log2(max(finest) / GRID_COARSEST_SIDE))))
     return GridConfig(
         width=finest[0],
         height=finest[1],
         levels=levels,
-        xyt_width=max(1, math.ceil(finest[0] / xyt_spatial_divisor)),
-        xyt_height=max(1, math.ceil(finest[1] / xyt_spatial_divisor)),
-        xyt_frames=max(1, math.ceil(num_frames / xyt_temporal_divisor)),
-        xyt_channels=xyt_channels,
+        xyt_width=max(1, math.ceil(finest[0] / XYT_SPATIAL_DIVISOR)),
+        xyt_height=max(1, math.ceil(finest[1] / XYT_SPATIAL_DIVISOR)),
+        xyt_frames=max(1, math.ceil(num_frames / XYT_TEMPORAL_DIVISOR)),
+        xyt_channels=XYT_CHANNELS,
         margin_percent=GRID_MARGIN_PERCENT,
     )
 
 
 def grid_model_config(
-    width: int, height: int, num_frames: int, num_layers: int = 2, **grid_options: object
+    width: int, height: int, num_frames: int, num_layers: int = 2, density: float = 1.0
 ) -> ModelConfig:
-    """A grid-representation CoordFlow for a clip (`grid_config` for the options)."""
-    return _grid_model(num_layers, grid_config(width, height, num_frames, **grid_options))
+    """A grid-representation CoordFlow for a clip (`grid_config` for the density)."""
+    return ModelConfig(
+        num_layers=num_layers,
+        colour_width=GRID_COLOUR_WIDTH,
+        colour_depth=GRID_COLOUR_DEPTH,
+        xy_octaves=0,
+        t_octaves=0,
+        flow_width=FLOW_WIDTH,
+        flow_depth=FLOW_DEPTH,
+        flow_octaves=FLOW_OCTAVES,
+        grid=grid_config(width, height, num_frames, density),
+    )
 
 
 def grid_config_for_budget(
@@ -136,17 +146,3 @@ def grid_config_for_budget(
         if parameter_count(config) <= params or density < 1e-3:
             return config
         density *= 0.9
-
-
-def _grid_model(num_layers: int, grid: GridConfig) -> ModelConfig:
-    return ModelConfig(
-        num_layers=num_layers,
-        colour_width=GRID_COLOUR_WIDTH,
-        colour_depth=GRID_COLOUR_DEPTH,
-        xy_octaves=0,
-        t_octaves=0,
-        flow_width=FLOW_WIDTH,
-        flow_depth=FLOW_DEPTH,
-        flow_octaves=FLOW_OCTAVES,
-        grid=grid,
-    )
