@@ -15,16 +15,25 @@ from fractions import Fraction
 
 import numpy as np
 
-from nvcodec.bitstream.codec import decode_cfv
 from nvcodec.decoder.pipeline import DecodeProgress, plan_render
+from nvcodec.decoder.segments import ClipModels
 from nvcodec.decoder.views import View
-from nvcodec.encoder.clip import input_clip
+from nvcodec.encoder.clip import input_frames
 from nvcodec.encoder.fit import FitConfig, FitProgress
+from nvcodec.encoder.parts import WorkDir, default_work_dir
 from nvcodec.encoder.pipeline import EncodedClip, EncodeJob, encode_clip
+from nvcodec.encoder.segments import (
+    SegmentDone,
+    SegmentPlan,
+    cut,
+    encode_segments,
+    joined_clip,
+    segment_frames_for,
+)
 from nvcodec.errors import SettingsError
 from nvcodec.io.atomic import check_output, check_video_output, write_file, write_frames
-from nvcodec.io.cfv_file import CfvInput, probe, read_cfv_bytes
-from nvcodec.io.video import MAX_CLIP_BYTES
+from nvcodec.io.cfv_file import CfvInput, open_cfv, probe
+from nvcodec.io.video import MAX_CLIP_BYTES, is_stream, stack_frames
 from nvcodec.model.canvas import parse_fps
 from nvcodec.model.presets import DEFAULT_PRESET, preset_parameters
 from nvcodec.runtime import resolve_device
@@ -35,6 +44,7 @@ from nvcodec.settings import (
     check_encode_settings,
     check_positive,
     check_representation,
+    check_segment_settings,
     device_name,
     frame_range,
     frame_size,
@@ -73,9 +83,15 @@ def encode(
     precision: str = "auto",
     batch_size: int | None = None,
     seed: int = 0,
+    segment_frames: int | None = None,
+    jobs: int = 1,
+    ray: str | None = None,
+    work_dir: PathLike | None = None,
+    resume: bool = False,
     overwrite: bool = False,
     on_progress: Callable[[FitProgress], None] | None = None,
     on_phase: Callable[[str, EncodeJob], None] | None = None,
+    on_segment: SegmentDone | None = None,
 ) -> EncodeSummary:
     """Fit a CoordFlow to a video and store it as .cfv.
 
@@ -95,6 +111,16 @@ def encode(
     fit's progress, `on_phase` each phase's name and the job's estimate
     (`nvcodec.encoder.pipeline.EncodeJob`). Without `output` the file is only returned, in
     `summary.data`; `-` is stdout.
+
+    A long clip is cut into segments of `segment_frames` frames (by default, clips over
+    `ONE_SEGMENT_SECONDS` into segments of `DEFAULT_SEGMENT_SECONDS`), each a model of its own
+    with its share of the size and time budget, read from the input as it is needed and fitted
+    `jobs` at a time in worker processes, or as tasks on the Ray cluster at `ray` ("auto", an
+    address, or "local" for a Ray instance of this machine's own). Finished segments are kept
+    in `work_dir` (by default beside the output, `OUTPUT.parts`) until the file is written;
+    `resume` takes up the segments an interrupted run of the same encode left there.
+    `on_segment` is called as each segment is ready (`on_progress` and `on_phase` only for a
+    one-segment encode in this process).
     """
     started = time.perf_counter()
     check_encode_settings(preset, params, bpp, layers, batch_size, epochs, minutes, precision, seed)
@@ -102,13 +128,16 @@ def encode(
     device, frames, size = device_name(device), frame_range(frames), frame_size(size)
     check_callback("on_progress", on_progress)
     check_callback("on_phase", on_phase)
+    check_callback("on_segment", on_segment)
+    check_segment_settings(segment_frames, jobs, ray, resume)
     if params is None and bpp is None:
         params = preset_parameters(preset)
         preset = preset or DEFAULT_PRESET
     if output is not None:
         output = _output_path(output, "the file's bytes are in summary.data")
         check_output(output, overwrite, source=input)
-    frames_u8, clip_fps = input_clip(input, fps, frames, size, input_res, pix_fmt)
+    clip_fps, total, clip_frames = input_frames(input, fps, frames, size, input_res, pix_fmt)
+    length = segment_frames_for(total, clip_fps, segment_frames)
     fit_config = FitConfig(
         epochs=epochs if epochs is not None or minutes is not None else DEFAULT_EPOCHS,
         # The pipeline shortens this to what leaves room for rate control and measurement.
@@ -133,7 +162,46 @@ def encode(
         "seed": seed,
         "precision": precision,
         "batch_size": batch_size,
+        **({"segment_frames": length} if length is not None else {}),
     }
+    metadata = {"encoder": encoder_version(), "settings": settings}
+    budget_seconds = None if minutes is None else 60.0 * minutes
+    if length is not None or jobs > 1 or ray is not None:
+        plan = SegmentPlan(
+            length or total or 1,
+            total,
+            params,
+            bpp,
+            layers,
+            model,
+            fit_config,
+            budget_seconds,
+            jobs,
+        )
+        if work_dir is None and output is not None and not is_stream(output):
+            work_dir = default_work_dir(output)
+        job = {"input": _input_name(input, total), "settings": settings, "fps": str(clip_fps)}
+        parts_dir = None if work_dir is None else WorkDir(work_dir, job, resume, overwrite)
+        try:
+            parts = encode_segments(
+                cut(clip_frames, plan.segment_frames),
+                clip_fps,
+                plan,
+                work_dir=parts_dir,
+                ray_address=ray,
+                on_segment=on_segment,
+            )
+        except BaseException:
+            if parts_dir is not None and not parts_dir.finished():
+                parts_dir.remove()  # nothing to resume
+            raise
+        encoded = joined_clip(parts, metadata)
+        if output is not None:
+            write_file(output, encoded.data, overwrite)
+        if parts_dir is not None:
+            parts_dir.remove()
+        return _summary(encoded, output, started)
+    frames_u8 = stack_frames(clip_frames, str(input) if total is None else f"{total} frames")
     encoded = encode_clip(
         frames_u8,
         clip_fps,
@@ -142,18 +210,31 @@ def encode(
         bpp=bpp,
         layers=layers,
         representation=model,
-        metadata={"encoder": encoder_version(), "settings": settings},
-        budget_seconds=None if minutes is None else 60.0 * minutes,
+        metadata=metadata,
+        budget_seconds=budget_seconds,
         on_progress=on_progress,
         on_phase=on_phase,
     )
     if output is not None:
         write_file(output, encoded.data, overwrite)
+    return _summary(encoded, output, started)
+
+
+def _summary(encoded: EncodedClip, output: PathLike | None, started: float) -> EncodeSummary:
     return EncodeSummary(
         **{f.name: getattr(encoded, f.name) for f in fields(EncodedClip)},
         output=None if output is None else str(output),
         seconds=time.perf_counter() - started,
     )
+
+
+def _input_name(input: PathLike | np.ndarray, total: int | None) -> str:
+    """What a work directory records of the input, so that --resume refuses another one."""
+    if isinstance(input, str | os.PathLike):
+        path = os.path.abspath(input) if str(input) != "-" else "-"
+        size = os.path.getsize(path) if os.path.isfile(path) else None
+        return f"{path} ({size} bytes)"
+    return f"frames ({total})"
 
 
 def decode(
@@ -192,10 +273,9 @@ def decode(
         output = _output_path(output, "the frames are in summary.frames_u8")
         check_video_output(output, overwrite, format, source=input)
     torch_device = resolve_device(device)
-    decoded = decode_cfv(read_cfv_bytes(input), device=torch_device)
+    clip = ClipModels.open(open_cfv(input), torch_device)
     plan = plan_render(
-        decoded.model,
-        decoded.canvas,
+        clip,
         view or View(),
         scale=scale,
         size=size,
@@ -217,7 +297,7 @@ def decode(
             plan.fps,
             overwrite=overwrite,
             lossless=lossless,
-            colour=decoded.info.colour,
+            colour=clip.colour,
             format=format,
         )
     return DecodeSummary(
@@ -229,6 +309,7 @@ def decode(
         fps=plan.fps,
         seconds=time.perf_counter() - started,
         device=str(torch_device),
+        segments_decoded=len(clip.decoded),
         frames_u8=frames_u8,
     )
 

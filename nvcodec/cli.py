@@ -34,8 +34,10 @@ from nvcodec.settings import (
     CUDA_BATCH_SIZE,
     DEFAULT_LAMBDA,
     DEFAULT_REPRESENTATION,
+    DEFAULT_SEGMENT_SECONDS,
     DEVICE_CHOICES,
     GRID_CPU_BATCH_SIZE,
+    ONE_SEGMENT_SECONDS,
     PRECISION_CHOICES,
     REPRESENTATIONS,
     device_name,
@@ -356,6 +358,30 @@ def _torch_report() -> str:
     f"for a grid model, {CUDA_BATCH_SIZE} on CUDA].",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--segment-frames",
+    type=click.IntRange(min=1),
+    help="Cut the clip into segments of N frames, each a model of its own [default: one "
+    f"segment up to {ONE_SEGMENT_SECONDS:g} s, else segments of {DEFAULT_SEGMENT_SECONDS:g} s].",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Segments fitted at once, in worker processes sharing the cores.",
+)
+@click.option(
+    "--ray",
+    metavar="ADDRESS",
+    help="Fit segments as tasks on a Ray cluster: auto, an address, or local (this machine).",
+)
+@click.option(
+    "--work-dir",
+    type=click.Path(file_okay=False),
+    help="Where finished segments are kept until the file is written [default: OUTPUT.parts].",
+)
+@click.option("--resume", is_flag=True, help="Take up the segments an interrupted encode left.")
 @THREADS
 @OVERWRITE
 @QUIET
@@ -381,6 +407,11 @@ def encode(
     precision,
     batch_size,
     seed,
+    segment_frames,
+    jobs,
+    ray,
+    work_dir,
+    resume,
     threads,
     overwrite,
     quiet,
@@ -397,6 +428,11 @@ def encode(
     --params. The effort is --epochs and/or --minutes (20 epochs by default). --bpp asks for a
     rate instead: a file that misses the target by 10% is refitted once (at the lambda, or for
     an MLP the size, the measured rate calls for), then a warning is printed if it still misses.
+
+    A long clip is encoded by segments (--segment-frames), each with its share of the size
+    and of --minutes, read from INPUT as needed and fitted --jobs at a time or on a Ray
+    cluster (--ray); after a crash or Ctrl-C, the same command with --resume refits only the
+    segments not yet finished.
     """
     from nvcodec import api
     from nvcodec.progress import ProgressReport
@@ -424,9 +460,15 @@ def encode(
             precision=precision,
             batch_size=batch_size,
             seed=seed,
+            segment_frames=segment_frames,
+            jobs=jobs,
+            ray=ray,
+            work_dir=work_dir,
+            resume=resume,
             overwrite=overwrite,
             on_progress=progress.fit,
             on_phase=progress.phase,
+            on_segment=progress.segment,
         )
     for warning in summary.warnings:
         click.echo(f"cfv: warning: {warning}", err=True)
@@ -680,6 +722,13 @@ def _info_report(path: str, info: CfvInfo) -> str:
         f"rate:      {info.bpp:.4f} bpp, {info.bits_per_weight:.2f} bits per parameter",
         "chunks:    " + ", ".join(f"{name} {size:,}" for name, size in info.chunk_bytes.items()),
     ]
+    if len(info.segments) > 1:
+        lines.insert(4, f"segments:  {len(info.segments)}; the model above is the first's")
+        lines += [
+            f"segment {number}: frames {s.first_frame}:{s.first_frame + s.frames}, "
+            f"{s.bytes:,} bytes, {s.params:,} parameters"
+            for number, s in enumerate(info.segments)
+        ]
     if info.metadata:
         lines.append(f"encoder:   {json.dumps(info.metadata, sort_keys=True)}")
     return "\n".join(lines)

@@ -186,3 +186,25 @@ def check_callback(name: str, callback: object) -> None:
     """Refuse a progress callback that cannot be called."""
     if callback is not None and not callable(callback):
         raise SettingsError(f"{name} must be a function, got {type(callback).__name__}")
+
+
+DEFAULT_SEGMENT_SECONDS = 4.0
+"""Segment length of a long clip when none is asked for."""
+ONE_SEGMENT_SECONDS = 20.0
+"""Clips up to this long are one segment unless a length is asked for."""
+
+
+def check_segment_settings(
+    segment_frames: object, jobs: object, ray: object, resume: object
+) -> None:
+    """Refuse segment lengths and job counts that are not positive integers, and a Ray address
+    that is not text."""
+    for name, value in (("segment_frames", segment_frames), ("jobs", jobs)):
+        if value is None and name == "segment_frames":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise SettingsError(f"{name} must be a positive integer, got {value!r}")
+    if ray is not None and not (isinstance(ray, str) and ray):
+        raise SettingsError(f"ray must be 'auto', 'local' or a cluster address, got {ray!r}")
+    if not isinstance(resume, bool):
+        raise SettingsError(f"resume must be True or False, got {resume!r}")

@@ -24,12 +24,12 @@ from nvcodec.bitstream.cfv import (
     HEAD,
     META,
     VERSION,
-    probe_cfv,
     replace_metadata,
 )
 from nvcodec.bitstream.codec import decode_cfv, encode_cfv, quantized_model, stored_weights
 from nvcodec.bitstream.container import SIGNATURE, read_container, write_container
 from nvcodec.bitstream.entropy import encode_tensors
+from nvcodec.bitstream.segments import probe_cfv
 from nvcodec.decoder.render import render
 from nvcodec.errors import CfvError, CfvVersionError
 from nvcodec.model.canvas import Canvas
@@ -194,7 +194,7 @@ def test_probe_reads_the_header_without_range_decoding(sample: bytes, monkeypatc
     monkeypatch.setattr(cfv, "decode_tensors", refuse)
     info = probe_cfv(sample)
     assert (info.canvas, info.config) == (CANVAS, CONFIG)
-    assert info.version == (1, 2) and info.min_reader_major == 1
+    assert info.version == (1, 3) and info.min_reader_major == 1
     assert info.colour == {
         "colour_primaries": 1,
         "transfer_characteristics": 13,

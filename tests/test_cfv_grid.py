@@ -14,7 +14,8 @@ from helpers import edit_lists
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nvcodec.bitstream.cfv import ARCH, COLR, CRITICAL_TYPES, LATS, VERSION, probe_cfv
+from nvcodec.bitstream.cfv import ARCH, COLR, CRITICAL_TYPES, LATS, VERSION
+from nvcodec.bitstream.segments import probe_cfv
 from nvcodec.bitstream.codec import decode_cfv, encode_cfv, quantized_model
 from nvcodec.bitstream.container import read_container, write_container
 from nvcodec.bitstream.quantize import quantize_with_step

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from nvcodec.bitstream.cfv import probe_cfv
+from nvcodec.bitstream.segments import probe_cfv
 from nvcodec.bitstream.codec import decode_cfv
 from nvcodec.decoder.render import render
 

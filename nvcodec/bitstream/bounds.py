@@ -14,3 +14,5 @@ MAX_GRID_SIDE = 3 * MAX_SIDE
 MAX_GRID_LEVELS = 16
 MAX_GRID_CHANNELS = 16
 MAX_GRID_MARGIN_PERCENT = 100
+MAX_SEGMENTS = 2**16
+"""Segments of a segmented file (each holds at least one frame)."""

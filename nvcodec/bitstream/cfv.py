@@ -4,7 +4,8 @@ Chunks, in this order: ``HEAD`` (canvas and colour description), ``ARCH`` (the M
 ``FLOQ`` (the flow networks as range-coded int8 with float16 scales; version 1.0 files hold
 ``FLOW``, the flow networks as float16, instead), ``COLR`` (the colour networks, coded like
 ``FLOQ``), for a grid model ``LATS`` (its latent grids, coded likewise; version 1.2), then
-optional ancillary chunks such as ``meta`` (UTF-8 JSON).
+optional ancillary chunks such as ``meta`` (UTF-8 JSON). A segmented file (version 1.3,
+nvcodec.bitstream.segments) holds a ``SIDX`` index after ``HEAD`` and one model per segment.
 
 Every number read from a file is bounded before it sizes an allocation, and every defect is
 reported as :class:`CfvError` (or :class:`CfvVersionError` for a file from a newer major
@@ -48,7 +49,7 @@ from nvcodec.errors import CfvError
 from nvcodec.model.canvas import Canvas
 from nvcodec.model.config import ACTIVATION_NAMES, GridConfig, ModelConfig, parameter_count
 
-VERSION = Version(major=1, minor=2, min_reader_major=1)
+VERSION = Version(major=1, minor=3, min_reader_major=1)
 """The version this writer writes; a reader of major version 1 reads every 1.x file."""
 
 HEAD = b"HEAD"
@@ -57,8 +58,9 @@ FLOW = b"FLOW"
 FLOQ = b"FLOQ"
 COLR = b"COLR"
 LATS = b"LATS"
+SIDX = b"SIDX"
 META = b"meta"
-CRITICAL_TYPES = (HEAD, ARCH, FLOW, FLOQ, COLR, LATS)
+CRITICAL_TYPES = (HEAD, ARCH, FLOW, FLOQ, COLR, LATS, SIDX)
 MLP_ORDERS = ((HEAD, ARCH, FLOQ, COLR), (HEAD, ARCH, FLOW, COLR))
 """What a reader accepts of an MLP model: the order this version writes, and that of version
 1.0 files."""
@@ -80,6 +82,27 @@ SCALE_DTYPE = "<f2"
 
 
 @dataclass(frozen=True)
+class SegmentInfo:
+    """One segment of a file: frames [first_frame, first_frame + frames), its model and the
+    bytes of its chunks (a one-model file is one segment of all its frames and bytes)."""
+
+    first_frame: int
+    frames: int
+    bytes: int
+    params: int
+    config: ModelConfig
+
+    def to_dict(self) -> dict:
+        return {
+            "first_frame": self.first_frame,
+            "frames": self.frames,
+            "bytes": self.bytes,
+            "params": self.params,
+            "model": self.config.representation,
+        }
+
+
+@dataclass(frozen=True)
 class CfvInfo:
     """What a .cfv file says about itself, read without range decoding the weights."""
 
@@ -92,6 +115,8 @@ class CfvInfo:
     bytes: int
     chunk_bytes: dict[str, int]
     metadata: dict = field(default_factory=dict)
+    segments: tuple[SegmentInfo, ...] = ()
+    """The file's segments in frame order; `config` is the first one's, `params` their sum."""
 
     @property
     def bpp(self) -> float:
@@ -122,6 +147,7 @@ class CfvInfo:
             "colour": self.colour,
             "architecture": self.config.to_dict(),
             "chunks": self.chunk_bytes,
+            "segments": [segment.to_dict() for segment in self.segments],
             "metadata": self.metadata,
         }
 
@@ -140,7 +166,7 @@ def write_cfv(
     except CfvError as exc:
         raise ValueError(f"cannot store this model: {exc}") from None
     chunks = [
-        (HEAD, _head_payload(canvas)),
+        (HEAD, head_payload(canvas)),
         (ARCH, _arch_payload(config)),
         (FLOQ, _coded_payload(weights.flow)),
         (COLR, _coded_payload(weights.colour)),
@@ -148,7 +174,7 @@ def write_cfv(
     if config.grid is not None:
         chunks.append((LATS, _coded_payload(weights.latents)))
     if metadata is not None:
-        chunks.append((META, _meta_payload(metadata)))
+        chunks.append((META, meta_payload(metadata)))
     return write_container(VERSION, chunks)
 
 
@@ -156,10 +182,11 @@ def replace_metadata(data: bytes, metadata: dict) -> bytes:
     """The same file with its `meta` chunk replaced; the critical chunks stay byte-identical."""
     version, chunks = read_container(data, set(CRITICAL_TYPES), VERSION.major)
     kept = [(chunk_type, p) for chunk_type, p in chunks if chunk_type != META]
-    return write_container(version, [*kept, (META, _meta_payload(metadata))])
+    return write_container(version, [*kept, (META, meta_payload(metadata))])
 
 
-def _head_payload(canvas: Canvas) -> bytes:
+def head_payload(canvas: Canvas) -> bytes:
+    """The HEAD chunk of a canvas (its colour is always full-range sRGB on BT.709)."""
     w = ByteWriter()
     fps = Fraction(canvas.fps)
     for value in (canvas.width, canvas.height, canvas.num_frames, fps.numerator, fps.denominator):
@@ -205,7 +232,8 @@ def _coded_payload(tensors: CodedTensors) -> bytes:
     return w.getvalue()
 
 
-def _meta_payload(metadata: dict) -> bytes:
+def meta_payload(metadata: dict) -> bytes:
+    """The meta chunk of a JSON-serialisable dictionary."""
     return json.dumps(metadata, sort_keys=True, allow_nan=False, ensure_ascii=False).encode()
 
 
@@ -245,17 +273,15 @@ class ParsedCfv:
         return [] if self.latents is None else self.latents.values()
 
 
-def probe_cfv(data: bytes) -> CfvInfo:
-    """Check a whole file (CRCs, bounds, sizes) and describe it, without range decoding."""
-    return parse_cfv(data).info
-
-
 def parse_cfv(data: bytes) -> ParsedCfv:
-    """Check a whole file and split it into its description and its coded tensors; raises
-    CfvError or CfvVersionError for bad files."""
+    """Check a whole one-model file and split it into its description and its coded tensors;
+    raises CfvError or CfvVersionError for bad files (nvcodec.bitstream.segments reads
+    segmented files)."""
     data = bytes(data)
     version, chunks = read_container(data, set(CRITICAL_TYPES), VERSION.major)
     critical = tuple(chunk_type for chunk_type, _ in chunks if is_critical(chunk_type))
+    if SIDX in critical:
+        raise CfvError("a segmented file: read its segments through its SIDX index")
     if critical not in (*MLP_ORDERS, GRID_ORDER):
         found = ", ".join(t.decode() for t in critical) or "none"
         raise CfvError(
@@ -263,7 +289,7 @@ def parse_cfv(data: bytes) -> ParsedCfv:
             f"after them for a grid model; found {found}"
         )
     payloads = dict(chunks[::-1])  # the first of repeated ancillary chunks wins
-    canvas, colour = _read_head(payloads[HEAD])
+    canvas, colour = read_head(payloads[HEAD])
     config = _read_arch(payloads[ARCH])
     if (config.grid is not None) != (LATS in payloads):
         raise CfvError(
@@ -281,6 +307,7 @@ def parse_cfv(data: bytes) -> ParsedCfv:
     latents = None
     if config.grid is not None:
         latents = _read_coded(payloads[LATS], latent_tensor_shapes(config), "LATS")
+    params = parameter_count(config)
     chunk_bytes: dict[str, int] = {}
     for chunk_type, payload_bytes in chunks:
         name = chunk_type.decode()
@@ -291,10 +318,11 @@ def parse_cfv(data: bytes) -> ParsedCfv:
         canvas=canvas,
         colour=colour,
         config=config,
-        params=parameter_count(config),
+        params=params,
         bytes=len(data),
         chunk_bytes=chunk_bytes,
-        metadata=_read_meta(payloads.get(META)),
+        metadata=read_meta(payloads.get(META)),
+        segments=(SegmentInfo(0, canvas.num_frames, len(data), params, config),),
     )
     return ParsedCfv(info, flow, coded_colour, latents)
 
@@ -308,7 +336,8 @@ def _check_canvas(width: int, height: int, frames: int, fps: Fraction) -> None:
         raise CfvError(f"frame rate {fps} is not positive")
 
 
-def _read_head(payload: bytes) -> tuple[Canvas, dict[str, int]]:
+def read_head(payload: bytes) -> tuple[Canvas, dict[str, int]]:
+    """The canvas and colour description of a HEAD chunk, checked."""
     r = ByteReader(payload)
     width, height, frames = r.u32("width"), r.u32("height"), r.u32("frame count")
     num, den = r.u32("frame rate numerator"), r.u32("frame rate denominator")
@@ -449,7 +478,7 @@ def _read_coded(payload: bytes, shapes: list[tuple[int, ...]], name: str) -> Cod
     return CodedChunk(shapes, scales, models, coded)
 
 
-def _read_meta(payload: bytes | None) -> dict:
+def read_meta(payload: bytes | None) -> dict:
     """The metadata object; an unreadable one is ignored, as ancillary data may be."""
     if payload is None:
         return {}

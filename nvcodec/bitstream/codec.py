@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from nvcodec.bitstream.cfv import CfvInfo, parse_cfv, write_cfv
+from nvcodec.bitstream.cfv import CfvInfo, ParsedCfv, parse_cfv, write_cfv
 from nvcodec.bitstream.quantize import QMAX, quantize_per_channel, quantize_with_step
 from nvcodec.bitstream.tensors import CodedTensors, StoredWeights
 from nvcodec.model.canvas import Canvas
@@ -150,8 +150,13 @@ def encode_cfv(
 
 
 def decode_cfv(data: bytes, device: str | torch.device = "cpu") -> DecodedCfv:
-    """Rebuild the model of a .cfv file; raises CfvError or CfvVersionError for bad files."""
-    parsed = parse_cfv(data)
+    """Rebuild the model of a one-model .cfv file; raises CfvError or CfvVersionError for bad
+    files."""
+    return decode_parsed(parse_cfv(data), device)
+
+
+def decode_parsed(parsed: ParsedCfv, device: str | torch.device = "cpu") -> DecodedCfv:
+    """Rebuild the model of a checked file (range decoding happens here)."""
     model = model_from_values(
         parsed.info.config,
         parsed.flow_values(),

@@ -92,6 +92,54 @@ def check_signature(data: bytes) -> None:
     raise CfvError("not a .cfv file (bad signature)")
 
 
+HEADER_BYTES = len(SIGNATURE) + _HEADER.size + 4
+"""The signature and the file header: where the first chunk starts."""
+CHUNK_OVERHEAD = 12
+"""The bytes of a chunk beyond its payload: length, type and CRC."""
+
+
+def read_header(r: ByteReader, reader_major: int) -> Version:
+    """The signature and version header at the start of `r`; `reader_major` is the newest
+    major version the caller reads."""
+    check_signature(r.raw(min(len(SIGNATURE), r.remaining), "signature"))
+    header = r.raw(_HEADER.size, "file header")
+    if r.u32("file header CRC") != zlib.crc32(header):
+        raise CfvError("file header CRC mismatch (file is corrupt)")
+    version = Version(*_HEADER.unpack(header))
+    if version.min_reader_major > reader_major:
+        raise CfvVersionError(
+            f"file needs cfv reader version {version.min_reader_major}, "
+            f"this is version {reader_major}"
+        )
+    return version
+
+
+def read_chunk(r: ByteReader) -> tuple[bytes, bytes]:
+    """The next chunk of `r` as (type, payload), its length and CRC checked."""
+    length = r.u32("chunk length")
+    chunk_type = r.raw(4, "chunk type")
+    name = _chunk_name(chunk_type)
+    if length > MAX_CHUNK_LENGTH:
+        raise CfvError(f"{name} chunk length {length} exceeds 2**31 - 1")
+    # Checked before reading so a corrupt length cannot trigger a huge allocation.
+    if length > r.remaining:
+        raise CfvError(
+            f"truncated {name} chunk: length {length} exceeds the {r.remaining} bytes left"
+        )
+    payload = r.raw(length, f"{name} chunk")
+    if r.u32(f"{name} chunk CRC") != zlib.crc32(payload, zlib.crc32(chunk_type)):
+        raise CfvError(f"CRC mismatch in {name} chunk (file is corrupt)")
+    if not _is_valid_type(chunk_type):
+        raise CfvError(f"invalid chunk type {name}")
+    return chunk_type, payload
+
+
+def check_known(chunk_type: bytes, known_critical: set[bytes]) -> None:
+    """Refuse a critical chunk type the caller does not understand."""
+    if is_critical(chunk_type) and chunk_type not in known_critical:
+        raise CfvError(f"unknown critical chunk {_chunk_name(chunk_type)}")
+
+
 def read_container(
     data: bytes | bytearray | memoryview, known_critical: set[bytes], reader_major: int
 ) -> tuple[Version, list[tuple[bytes, bytes]]]:
@@ -104,42 +152,16 @@ def read_container(
     mismatch, truncation, a critical chunk type not in ``known_critical``, a malformed or
     missing ``CEND`` chunk, or bytes after it.
     """
-    data = bytes(data)
-    check_signature(data)
     r = ByteReader(data)
-    r.raw(len(SIGNATURE), "signature")
-    header = r.raw(_HEADER.size, "file header")
-    if r.u32("file header CRC") != zlib.crc32(header):
-        raise CfvError("file header CRC mismatch (file is corrupt)")
-    version = Version(*_HEADER.unpack(header))
-    if version.min_reader_major > reader_major:
-        raise CfvVersionError(
-            f"file needs cfv reader version {version.min_reader_major}, "
-            f"this is version {reader_major}"
-        )
+    version = read_header(r, reader_major)
     chunks: list[tuple[bytes, bytes]] = []
     while r.remaining:
-        length = r.u32("chunk length")
-        chunk_type = r.raw(4, "chunk type")
-        name = _chunk_name(chunk_type)
-        if length > MAX_CHUNK_LENGTH:
-            raise CfvError(f"{name} chunk length {length} exceeds 2**31 - 1")
-        # Checked before reading so a corrupt length cannot trigger a huge allocation.
-        if length > r.remaining:
-            raise CfvError(
-                f"truncated {name} chunk: length {length} exceeds the {r.remaining} bytes left"
-            )
-        payload = r.raw(length, f"{name} chunk")
-        if r.u32(f"{name} chunk CRC") != zlib.crc32(payload, zlib.crc32(chunk_type)):
-            raise CfvError(f"CRC mismatch in {name} chunk (file is corrupt)")
-        if not _is_valid_type(chunk_type):
-            raise CfvError(f"invalid chunk type {name}")
+        chunk_type, payload = read_chunk(r)
         if chunk_type == END_CHUNK:
             if payload:
                 raise CfvError("CEND chunk must be empty")
             r.expect_end("the CEND chunk")
             return version, chunks
-        if is_critical(chunk_type) and chunk_type not in known_critical:
-            raise CfvError(f"unknown critical chunk {name}")
+        check_known(chunk_type, known_critical)
         chunks.append((chunk_type, payload))
     raise CfvError("truncated file: missing CEND chunk")

@@ -14,6 +14,7 @@ _U8 = struct.Struct("<B")
 _I8 = struct.Struct("<b")
 _U16 = struct.Struct("<H")
 _U32 = struct.Struct("<I")
+_U64 = struct.Struct("<Q")
 
 
 def _little_endian(dtype: DTypeLike) -> np.dtype:
@@ -64,6 +65,9 @@ class ByteReader:
 
     def u32(self, what: str) -> int:
         return int(self._unpack(_U32, what))
+
+    def u64(self, what: str) -> int:
+        return int(self._unpack(_U64, what))
 
     def uvarint(self, what: str, max_value: int) -> int:
         """An unsigned LEB128 integer in its shortest form, at most ``max_value``."""
@@ -127,6 +131,9 @@ class ByteWriter:
 
     def u32(self, value: int) -> None:
         self._pack(_U32, value)
+
+    def u64(self, value: int) -> None:
+        self._pack(_U64, value)
 
     def uvarint(self, value: int) -> None:
         """Unsigned LEB128: 7 bits per byte, low bits first, high bit set on all but the last."""

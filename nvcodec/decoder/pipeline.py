@@ -12,10 +12,10 @@ from fractions import Fraction
 import numpy as np
 
 from nvcodec.bitstream.cfv import MAX_FRAMES
+from nvcodec.decoder.segments import ClipModels
 from nvcodec.decoder.views import View
 from nvcodec.errors import SettingsError
 from nvcodec.model.canvas import Canvas
-from nvcodec.model.coordflow import CoordFlow
 from nvcodec.model.coordinates import resampled_frames
 from nvcodec.settings import check_size
 
@@ -42,8 +42,7 @@ class RenderPlan:
 
 
 def plan_render(
-    model: CoordFlow,
-    canvas: Canvas,
+    clip: ClipModels,
     view: View,
     scale: float | None = None,
     size: tuple[int, int] | None = None,
@@ -51,20 +50,23 @@ def plan_render(
     frames: tuple[int | None, int | None] | None = None,
     on_progress: Callable[[DecodeProgress], None] | None = None,
 ) -> RenderPlan:
-    """The frames a decode request asks for, rendered lazily as the plan's iterator is read."""
+    """The frames a decode request asks for, rendered lazily as the plan's iterator is read
+    (decoding each segment when its first frame is)."""
     if scale is not None and size is not None:
         raise SettingsError("give --scale or --size, not both")
-    view.check(model.config)
+    canvas = clip.canvas
     width, height = _output_size(canvas, scale, size)
-    if size is None:
-        width, height = view.raster(width, height, model.config)
     out_fps = canvas.fps if fps is None else fps
     available = math.ceil(canvas.num_frames * out_fps / canvas.fps)
     if available > MAX_FRAMES:
         raise SettingsError(f"{out_fps} fps gives {available} frames, more than {MAX_FRAMES}")
     wanted = frame_slice(*(frames or (None, None)), available)
     source_frames = resampled_frames(canvas, out_fps)[wanted]
-    rendered = view.render(model, canvas, width, height, source_frames)
+    config = clip.segment(clip.locate(float(source_frames[0]))).model.config
+    view.check(config)
+    if size is None:
+        width, height = view.raster(width, height, config)
+    rendered = clip.render(view, width, height, source_frames)
     count = len(source_frames)
     return RenderPlan(
         width, height, out_fps, wanted.start, count, _with_progress(rendered, count, on_progress)

@@ -16,7 +16,7 @@ from fractions import Fraction
 import numpy as np
 import torch
 
-from nvcodec.bitstream.cfv import CfvInfo, probe_cfv, write_cfv
+from nvcodec.bitstream.cfv import CfvInfo, parse_cfv, write_cfv
 from nvcodec.bitstream.codec import build_model, stored_weights
 from nvcodec.decoder.render import render
 from nvcodec.encoder.compensate import compensation_steps, quantize_with_compensation
@@ -220,7 +220,7 @@ def _encode_at(
     data = write_cfv(canvas, config, stored, {**(metadata or {}), **measured})
     return EncodedClip(
         data=data,
-        info=probe_cfv(data),
+        info=parse_cfv(data).info,
         psnr=overall,
         psnr_unquantized=psnr_unquantized,
         psnr_per_frame=per_frame,

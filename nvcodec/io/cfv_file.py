@@ -1,16 +1,20 @@
 """A .cfv file as the API and `cfv info` take it: a path, `-` for stdin, its bytes or a binary
 file object, refused with one line (missing, a folder, not a .cfv file) before the whole file
-is read, and described by `probe` without torch."""
+is read, and described by `probe` without torch. A segmented file on disk is read by its index:
+`open_cfv` fetches only the segments a decode needs."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from nvcodec.bitstream.cfv import CfvInfo, probe_cfv
+from nvcodec.bitstream.cfv import CfvInfo
 from nvcodec.bitstream.container import MAX_CHUNK_LENGTH, SIGNATURE, check_signature
+from nvcodec.bitstream.segments import SegmentedSource, open_segments, probe_cfv
 from nvcodec.errors import CfvError, FileError
 from nvcodec.io.video import STDIO
 
@@ -24,6 +28,40 @@ def probe(input: CfvInput) -> CfvInfo:
     """Describe a .cfv file (a path, `-` for stdin, its bytes or a binary file object):
     header, architecture, sizes, metadata."""
     return probe_cfv(read_cfv_bytes(input))
+
+
+def open_cfv(input: CfvInput) -> SegmentedSource | bytes:
+    """A segmented file on disk as its index (segments are read when asked for), anything else
+    as its bytes."""
+    if isinstance(input, str | os.PathLike) and str(input) != STDIO:
+        path = Path(input)
+        with _opened(path) as handle:
+            _signature(handle, path)
+            size = path.stat().st_size
+
+        def read_at(offset: int, count: int) -> bytes:
+            with _opened(path) as handle:
+                handle.seek(offset)
+                return handle.read(count)
+
+        source = open_segments(read_at, size)
+        if source is not None:
+            return source
+    return read_cfv_bytes(input)
+
+
+@contextlib.contextmanager
+def _opened(path: Path) -> Iterator[BinaryIO]:
+    """`path` open for reading, its failures as one-line FileErrors."""
+    try:
+        with path.open("rb") as handle:
+            yield handle
+    except FileNotFoundError:
+        raise FileError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise FileError(f"{path}: is a directory") from None
+    except OSError as exc:
+        raise FileError(f"{path}: cannot read ({exc.strerror})") from None
 
 
 def read_cfv_bytes(input: CfvInput) -> bytes:
@@ -40,18 +78,11 @@ def read_cfv_bytes(input: CfvInput) -> bytes:
     if str(input) == STDIO:
         return _read_from(sys.stdin.buffer, "stdin")
     path = Path(input)
-    try:
-        with path.open("rb") as handle:
-            head = _signature(handle, path)
-            if path.stat().st_size > MAX_FILE_BYTES:
-                raise CfvError(f"{path}: too large for a .cfv file")
-            return head + handle.read()
-    except FileNotFoundError:
-        raise FileError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise FileError(f"{path}: is a directory") from None
-    except OSError as exc:
-        raise FileError(f"{path}: cannot read ({exc.strerror})") from None
+    with _opened(path) as handle:
+        head = _signature(handle, path)
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise CfvError(f"{path}: too large for a .cfv file")
+        return head + handle.read()
 
 
 def _read_from(handle: BinaryIO, name: object) -> bytes:

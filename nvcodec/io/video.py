@@ -9,7 +9,7 @@ import os
 import re
 import stat
 import warnings
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path, PurePath
@@ -87,6 +87,37 @@ def read_video(
     warning. Resizing uses FFmpeg's area filter while decoding, so a large clip never exists in
     memory at full size. Samples deeper than 8 bits are rounded to 8, with a warning.
     """
+    clip_fps, frames = stream_video(path, start, stop, size, fps=fps, raw=raw)
+    return Video(stack_frames(frames, str(path)), clip_fps)
+
+
+def stack_frames(frames: Generator[np.ndarray, None, None], name: str) -> np.ndarray:
+    """Decoded frames as one T x H x W x 3 array, refusing a clip larger than MAX_CLIP_BYTES."""
+    kept: list[np.ndarray] = []
+    clip_bytes = 0
+    for rgb in frames:
+        clip_bytes += rgb.nbytes
+        if clip_bytes > MAX_CLIP_BYTES:
+            frames.close()
+            raise VideoError(
+                f"{name}: the selected frames exceed {MAX_CLIP_BYTES >> 30} GiB as RGB; "
+                "select fewer frames or a smaller size, or encode it by segments"
+            )
+        kept.append(rgb)
+    return np.stack(kept)
+
+
+def stream_video(
+    path: str | os.PathLike,
+    start: int = 0,
+    stop: int | None = None,
+    size: tuple[int, int] | None = None,
+    *,
+    fps: Fraction | None = None,
+    raw: RawFormat | None = None,
+) -> tuple[Fraction, Generator[np.ndarray, None, None]]:
+    """The clip's frame rate and its frames [start, stop), decoded one at a time as `read_video`
+    decodes them, so a long clip never needs to fit in memory."""
     name = str(path)
     source, options = _input_source(name, fps, raw)
     if start < 0 or (stop is not None and stop <= start):
@@ -97,46 +128,69 @@ def read_video(
         container = av.open(source, format="rawvideo" if raw else None, options=options)
     except (av.error.FFmpegError, OSError, UnicodeDecodeError) as exc:
         raise VideoError(f"{name}: not a readable video ({_reason(exc)})") from None
-    with container:
-        if not container.streams.video:
-            raise VideoError(f"{name}: contains no video stream")
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        if fps is None and (container.format.name == "image2" or (raw and raw.fps is None)):
-            warnings.warn(
-                f"{name}: the input has no frame rate; taking {ASSUMED_FPS} fps (set it with -r)",
-                NvcodecWarning,
-                stacklevel=2,
-            )
-        untagged_is_bt709 = container.format.name in _UNTAGGED_IS_BT709
-        frames: list[np.ndarray] = []
-        clip_bytes = 0
-        try:
-            for index, frame in enumerate(container.decode(stream)):
-                if index < start:
-                    continue
-                if stop is not None and index >= stop:
-                    break
-                if not frames:
-                    _warn_if_deep(name, frame)
-                width, height = size if size is not None else (frame.width, frame.height)
-                rgb = _to_rgb(frame, width, height, untagged_is_bt709)
-                clip_bytes += rgb.nbytes
-                if clip_bytes > MAX_CLIP_BYTES:
-                    raise VideoError(
-                        f"{name}: the selected frames exceed {MAX_CLIP_BYTES >> 30} GiB as RGB; "
-                        "select fewer frames or a smaller size"
-                    )
-                frames.append(rgb)
-        except av.error.FFmpegError as exc:
-            raise VideoError(f"{name}: decoding failed ({_reason(exc)})") from None
-        clip_fps = fps if fps is not None else _frame_rate(stream)
-    if not frames and (start, stop) == (0, None):
-        raise VideoError(f"{name}: contains no frames")
-    if not frames:  # the range asked for lies beyond the clip: a usage mistake
-        end = "" if stop is None else stop
-        raise SettingsError(f"{name}: no frames in the range {start}:{end}")
-    return Video(np.stack(frames), clip_fps)
+    if not container.streams.video:
+        container.close()
+        raise VideoError(f"{name}: contains no video stream")
+    stream = container.streams.video[0]
+    stream.thread_type = "AUTO"
+    if fps is None and (container.format.name == "image2" or (raw and raw.fps is None)):
+        warnings.warn(
+            f"{name}: the input has no frame rate; taking {ASSUMED_FPS} fps (set it with -r)",
+            NvcodecWarning,
+            stacklevel=2,
+        )
+    clip_fps = fps if fps is not None else _frame_rate(stream)
+    untagged_is_bt709 = container.format.name in _UNTAGGED_IS_BT709
+
+    def frames() -> Generator[np.ndarray, None, None]:
+        found = False
+        with container:
+            try:
+                for index, frame in enumerate(container.decode(stream)):
+                    if index < start:
+                        continue
+                    if stop is not None and index >= stop:
+                        break
+                    if not found:
+                        _warn_if_deep(name, frame)
+                    found = True
+                    width, height = size if size is not None else (frame.width, frame.height)
+                    yield _to_rgb(frame, width, height, untagged_is_bt709)
+            except av.error.FFmpegError as exc:
+                raise VideoError(f"{name}: decoding failed ({_reason(exc)})") from None
+        if not found and (start, stop) == (0, None):
+            raise VideoError(f"{name}: contains no frames")
+        if not found:  # the range asked for lies beyond the clip: a usage mistake
+            end = "" if stop is None else stop
+            raise SettingsError(f"{name}: no frames in the range {start}:{end}")
+
+    return clip_fps, frames()
+
+
+def count_frames(
+    path: str | os.PathLike,
+    start: int = 0,
+    stop: int | None = None,
+    *,
+    fps: Fraction | None = None,
+    raw: RawFormat | None = None,
+) -> int | None:
+    """How many of frames [start, stop) a file holds, from its packets without decoding them;
+    None for stdin, which cannot be read twice."""
+    name = str(path)
+    if name == STDIO:
+        return None
+    source, options = _input_source(name, fps, raw)
+    try:
+        with av.open(source, format="rawvideo" if raw else None, options=options) as container:
+            if not container.streams.video:
+                return None
+            stream = container.streams.video[0]
+            packets = sum(1 for packet in container.demux(stream) if packet.size)
+    except (av.error.FFmpegError, OSError, UnicodeDecodeError):
+        return None
+    end = packets if stop is None else min(stop, packets)
+    return max(0, end - start)
 
 
 def _input_source(
