@@ -15,10 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nvcodec.bitstream.cfv import ARCH, COLR, CRITICAL_TYPES, LATS, VERSION
-from nvcodec.bitstream.segments import probe_cfv
 from nvcodec.bitstream.codec import decode_cfv, encode_cfv, quantized_model
 from nvcodec.bitstream.container import read_container, write_container
 from nvcodec.bitstream.quantize import quantize_with_step
+from nvcodec.bitstream.segments import probe_cfv
 from nvcodec.decoder.render import render
 from nvcodec.errors import CfvError
 from nvcodec.model.canvas import Canvas
@@ -80,7 +80,7 @@ def test_latents_round_trip_exactly_and_render_the_same() -> None:
 
 def test_probe_describes_the_grid(sample: bytes) -> None:
     info = probe_cfv(sample)
-    assert info.version == (1, 2) and info.min_reader_major == 1
+    assert info.version == (1, 3) and info.min_reader_major == 1
     assert info.config.representation == "grid"
     assert info.config.grid.levels == 3
     assert info.chunk_bytes["ARCH"] == 28 and "LATS" in info.chunk_bytes

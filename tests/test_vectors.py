@@ -1,5 +1,5 @@
-"""The golden files of spec/vectors/ (and the frozen files of the versions 1.0 and 1.1 in
-spec/vectors/1.0/ and 1.1/) decode to their recorded frames (see tools/make_vectors.py)."""
+"""The golden files of spec/vectors/ (and the frozen files of the versions 1.0, 1.1 and 1.2 in
+spec/vectors/1.0/, 1.1/ and 1.2/) decode to their recorded frames (see tools/make_vectors.py)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ import pytest
 import torch
 
 from nvcodec.bitstream.segments import probe_cfv
-from nvcodec.bitstream.codec import decode_cfv
-from nvcodec.decoder.render import render
+from nvcodec.decoder.segments import ClipModels
+from nvcodec.decoder.views import View
 
 VECTORS = Path(__file__).resolve().parents[1] / "spec" / "vectors"
 CASES = [
     (directory, name, entry)
-    for directory in (VECTORS, VECTORS / "1.0", VECTORS / "1.1")
+    for directory in (VECTORS, VECTORS / "1.0", VECTORS / "1.1", VECTORS / "1.2")
     for name, entry in json.loads((directory / "vectors.json").read_text()).items()
 ]
 
@@ -32,12 +32,12 @@ def test_golden_vector(directory: Path, name: str, expected: dict) -> None:
     data = (directory / expected["file"]).read_bytes()
     assert hashlib.sha256(data).hexdigest() == expected["file_sha256"]
     assert probe_cfv(data).metadata == {"vector": name}
-    decoded = decode_cfv(data)
-    times = torch.arange(decoded.canvas.num_frames, dtype=torch.float64)
+    clip = ClipModels.open(data, torch.device("cpu"))
+    times = torch.arange(clip.canvas.num_frames, dtype=torch.float64)
     stored = np.load(directory / expected["frames_file"], allow_pickle=False)
     for key in ("native", "double"):
         size = expected[key]["width"], expected[key]["height"]
-        frames = np.stack(list(render(decoded.model, decoded.canvas, *size, times)))
+        frames = np.stack(list(clip.render(View(), *size, times)))
         if hashlib.sha256(frames.tobytes()).hexdigest() == expected[key]["sha256"]:
             continue
         # Floats may round differently on another CPU: allow a rare step of one level.

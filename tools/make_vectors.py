@@ -3,9 +3,9 @@
     python -m tools.make_vectors                # check the stored vectors against this decoder
     python -m tools.make_vectors --regenerate   # refit the tiny models and rewrite spec/vectors/
 
-spec/vectors/1.0/ and spec/vectors/1.1/ keep files written by the version 1.0 encoder (float16
-flow nets) and the version 1.1 encoder, which this decoder must still read; they are checked
-but never rewritten.
+spec/vectors/1.0/, 1.1/ and 1.2/ keep files written by the version 1.0 encoder (float16 flow
+nets), the version 1.1 encoder and the version 1.2 encoder (the first grid model), which this
+decoder must still read; they are checked but never rewritten.
 
 Each vector is a tiny fit of a synthetic clip. vectors.json holds, per file, its SHA-256 and the
 SHA-256 of its decoded frames (uint8 RGB, frames in order, rows top to bottom, pixels left to
@@ -25,8 +25,10 @@ import click
 import numpy as np
 import torch
 
-from nvcodec.bitstream.codec import decode_cfv, encode_cfv
-from nvcodec.decoder.render import render
+from nvcodec.bitstream.codec import encode_cfv
+from nvcodec.bitstream.segments import join_segments
+from nvcodec.decoder.segments import ClipModels
+from nvcodec.decoder.views import View
 from nvcodec.encoder.fit import FitConfig, fit
 from nvcodec.model.config import GridConfig, ModelConfig
 from nvcodec.testing.synthetic import default_trajectory, pan_clip
@@ -34,7 +36,7 @@ from tools.common import HELP_OPTIONS
 
 VECTORS_DIR = Path(__file__).resolve().parents[1] / "spec" / "vectors"
 INDEX = VECTORS_DIR / "vectors.json"
-FROZEN_DIRS = (VECTORS_DIR / "1.0", VECTORS_DIR / "1.1")
+FROZEN_DIRS = (VECTORS_DIR / "1.0", VECTORS_DIR / "1.1", VECTORS_DIR / "1.2")
 
 # name: (width, height, frames, fps, clip seed, qmax, architecture)
 VECTORS = {
@@ -63,13 +65,17 @@ VECTORS = {
 }  # fmt: skip
 
 
+SEGMENTED = {"segments": ("one-layer", (4, 3, 3))}
+"""name: (the vector whose clip size, rate and architecture each segment has, segment lengths)"""
+
+
 def decoded_frames(data: bytes, scale: int) -> np.ndarray:
     """Every frame of a .cfv file rendered on the CPU at `scale` times its size."""
-    decoded = decode_cfv(data)
-    canvas = decoded.canvas
+    clip = ClipModels.open(data, torch.device("cpu"))
+    canvas = clip.canvas
     times = torch.arange(canvas.num_frames, dtype=torch.float64)
     size = (canvas.width * scale, canvas.height * scale)
-    return np.stack(list(render(decoded.model, canvas, *size, times)))
+    return np.stack(list(clip.render(View(), *size, times)))
 
 
 def digest(frames_u8: np.ndarray) -> str:
@@ -89,13 +95,28 @@ def describe(name: str, data: bytes) -> tuple[dict, dict[str, np.ndarray]]:
     return entry, frames
 
 
+def _fitted(clip: np.ndarray, fps: Fraction, config: ModelConfig, qmax: int, meta: dict) -> bytes:
+    result = fit(clip, config, FitConfig(epochs=60, batch_size=256, seed=0), fps)
+    return encode_cfv(result.model, result.canvas, meta, qmax=qmax)
+
+
 def regenerate() -> None:
     VECTORS_DIR.mkdir(parents=True, exist_ok=True)
-    index = {}
+    files = {}
     for name, (width, height, count, fps, seed, qmax, config) in VECTORS.items():
         clip = pan_clip(width, height, default_trajectory(count, width, height), seed=seed)
-        result = fit(clip, config, FitConfig(epochs=60, batch_size=256, seed=0), fps)
-        data = encode_cfv(result.model, result.canvas, {"vector": name}, qmax=qmax)
+        files[name] = _fitted(clip, fps, config, qmax, {"vector": name})
+    for name, (like, spans) in SEGMENTED.items():
+        width, height, _, fps, seed, qmax, config = VECTORS[like]
+        clip = pan_clip(width, height, default_trajectory(sum(spans), width, height), seed=seed)
+        starts = np.cumsum([0, *spans])
+        parts = [
+            _fitted(clip[a:b], fps, config, qmax, {})
+            for a, b in zip(starts[:-1], starts[1:], strict=True)
+        ]
+        files[name] = join_segments(parts, {"vector": name})
+    index = {}
+    for name, data in files.items():
         (VECTORS_DIR / f"{name}.cfv").write_bytes(data)
         index[name], frames = describe(name, data)
         np.savez_compressed(VECTORS_DIR / f"{name}.frames.npz", **frames)

@@ -17,7 +17,7 @@ import torch
 
 from nvcodec.bitstream.cfv import ParsedCfv, parse_cfv
 from nvcodec.bitstream.codec import DecodedCfv, decode_parsed
-from nvcodec.bitstream.segments import SegmentedSource
+from nvcodec.bitstream.segments import SegmentedSource, parse_segmented
 from nvcodec.decoder.views import View
 from nvcodec.model.canvas import Canvas
 
@@ -41,7 +41,9 @@ class ClipModels:
 
     @classmethod
     def open(cls, source: SegmentedSource | bytes, device: torch.device) -> ClipModels:
-        """The models of a file given as its bytes or its segment index."""
+        """The models of a file given as its segment index, or as its bytes (checked whole)."""
+        if not isinstance(source, SegmentedSource):
+            source = parse_segmented(source)[1] or source
         if isinstance(source, SegmentedSource):
             spans = [(entry.first, entry.frames) for entry in source.entries]
             return cls(source.canvas, source.colour, spans, source, device)

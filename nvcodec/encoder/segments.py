@@ -33,11 +33,12 @@ PEAK = 255.0
 
 
 def segment_frames_for(total: int | None, fps: Fraction, asked: int | None) -> int | None:
-    """Frames per segment: the length asked for, else one segment for a clip up to
-    ONE_SEGMENT_SECONDS (None: no cut) and DEFAULT_SEGMENT_SECONDS for a longer or unknown one."""
+    """Frames per segment: the length asked for, else DEFAULT_SEGMENT_SECONDS for a clip
+    longer than ONE_SEGMENT_SECONDS; None (one segment) for a shorter clip or one of unknown
+    length (stdin), which is read whole."""
     if asked is not None:
         return asked
-    if total is not None and total <= ONE_SEGMENT_SECONDS * fps:
+    if total is None or total <= ONE_SEGMENT_SECONDS * fps:
         return None
     return max(1, round(DEFAULT_SEGMENT_SECONDS * fps))
 

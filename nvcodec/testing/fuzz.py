@@ -12,9 +12,9 @@ from collections.abc import Sequence
 import torch
 
 from nvcodec.bitstream.cfv import CRITICAL_TYPES, VERSION
-from nvcodec.bitstream.codec import decode_cfv
 from nvcodec.bitstream.container import read_container, write_container
-from nvcodec.decoder.render import render
+from nvcodec.decoder.segments import ClipModels
+from nvcodec.decoder.views import View
 from nvcodec.errors import CfvError
 
 Edit = tuple[int, int, int]
@@ -53,11 +53,13 @@ def mutate_chunk(data: bytes, chunk: int, edits: Sequence[Edit]) -> bytes:
 
 
 def decode_outcome(data: bytes) -> str:
-    """'ok' for a file that decodes and renders a frame, 'refused' for a CfvError; any other
-    exception propagates, as it is a defect of the reader."""
+    """'ok' for a file whose every segment decodes and that renders a frame, 'refused' for a
+    CfvError; any other exception propagates, as it is a defect of the reader."""
     try:
-        decoded = decode_cfv(data)
-        next(iter(render(decoded.model, decoded.canvas, 3, 2, torch.zeros(1))))
+        clip = ClipModels.open(data, torch.device("cpu"))
+        for number in range(len(clip.spans)):
+            clip.segment(number)
+        next(iter(clip.render(View(), 3, 2, torch.zeros(1, dtype=torch.float64))))
     except CfvError:
         return "refused"
     return "ok"
