@@ -39,6 +39,7 @@ from nvcodec.model.presets import DEFAULT_PRESET, preset_parameters
 from nvcodec.runtime import resolve_device
 from nvcodec.settings import (
     DEFAULT_LAMBDA,
+    DEFAULT_OVERLAP_FRAMES,
     DEFAULT_REPRESENTATION,
     check_callback,
     check_encode_settings,
@@ -84,6 +85,7 @@ def encode(
     batch_size: int | None = None,
     seed: int = 0,
     segment_frames: int | None = None,
+    overlap: int = DEFAULT_OVERLAP_FRAMES,
     jobs: int = 1,
     ray: str | None = None,
     work_dir: PathLike | None = None,
@@ -114,7 +116,8 @@ def encode(
 
     A long clip is cut into segments of `segment_frames` frames (by default, clips over
     `ONE_SEGMENT_SECONDS` into segments of `DEFAULT_SEGMENT_SECONDS`), each a model of its own
-    with its share of the size and time budget, read from the input as it is needed and fitted
+    with its share of the size and time budget and `overlap` frames of each neighbour (which the
+    decoder cross-fades), read from the input as it is needed and fitted
     `jobs` at a time in worker processes, or as tasks on the Ray cluster at `ray` ("auto", an
     address, or "local" for a Ray instance of this machine's own). Finished segments are kept
     in `work_dir` (by default beside the output, `OUTPUT.parts`) until the file is written;
@@ -129,7 +132,7 @@ def encode(
     check_callback("on_progress", on_progress)
     check_callback("on_phase", on_phase)
     check_callback("on_segment", on_segment)
-    check_segment_settings(segment_frames, jobs, ray, resume)
+    check_segment_settings(segment_frames, overlap, jobs, ray, resume)
     if params is None and bpp is None:
         params = preset_parameters(preset)
         preset = preset or DEFAULT_PRESET
@@ -162,7 +165,7 @@ def encode(
         "seed": seed,
         "precision": precision,
         "batch_size": batch_size,
-        **({"segment_frames": length} if length is not None else {}),
+        **({"segment_frames": length, "overlap": overlap} if length is not None else {}),
     }
     metadata = {"encoder": encoder_version(), "settings": settings}
     budget_seconds = None if minutes is None else 60.0 * minutes
@@ -184,7 +187,7 @@ def encode(
         parts_dir = None if work_dir is None else WorkDir(work_dir, job, resume, overwrite)
         try:
             parts = encode_segments(
-                cut(clip_frames, plan.segment_frames),
+                cut(clip_frames, plan.segment_frames, overlap),
                 clip_fps,
                 plan,
                 work_dir=parts_dir,

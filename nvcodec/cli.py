@@ -33,6 +33,7 @@ from nvcodec.settings import (
     CPU_BATCH_SIZE,
     CUDA_BATCH_SIZE,
     DEFAULT_LAMBDA,
+    DEFAULT_OVERLAP_FRAMES,
     DEFAULT_REPRESENTATION,
     DEFAULT_SEGMENT_SECONDS,
     DEVICE_CHOICES,
@@ -365,6 +366,13 @@ def _torch_report() -> str:
     f"segment up to {ONE_SEGMENT_SECONDS:g} s, else segments of {DEFAULT_SEGMENT_SECONDS:g} s].",
 )
 @click.option(
+    "--overlap",
+    type=click.IntRange(min=0),
+    default=DEFAULT_OVERLAP_FRAMES,
+    show_default=True,
+    help="Frames of each neighbour a segment also fits, cross-faded when decoding.",
+)
+@click.option(
     "--jobs",
     type=click.IntRange(min=1),
     default=1,
@@ -408,6 +416,7 @@ def encode(
     batch_size,
     seed,
     segment_frames,
+    overlap,
     jobs,
     ray,
     work_dir,
@@ -461,6 +470,7 @@ def encode(
             batch_size=batch_size,
             seed=seed,
             segment_frames=segment_frames,
+            overlap=overlap,
             jobs=jobs,
             ray=ray,
             work_dir=work_dir,
@@ -723,7 +733,9 @@ def _info_report(path: str, info: CfvInfo) -> str:
         "chunks:    " + ", ".join(f"{name} {size:,}" for name, size in info.chunk_bytes.items()),
     ]
     if len(info.segments) > 1:
-        lines.insert(4, f"segments:  {len(info.segments)}; the model above is the first's")
+        lines.insert(
+            4, f"segments:  {len(info.segments)} (parameters of all; the architecture the first's)"
+        )
         lines += [
             f"segment {number}: frames {s.first_frame}:{s.first_frame + s.frames}, "
             f"{s.bytes:,} bytes, {s.params:,} parameters"

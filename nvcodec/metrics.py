@@ -18,6 +18,11 @@ def psnr_from_mse(mse: float, peak: float = 1.0) -> float:
     return 10.0 * math.log10(peak * peak / mse) if mse > 0 else float("inf")
 
 
+def mse_from_psnr(psnr: float, peak: float = 1.0) -> float:
+    """The mean squared error a PSNR in dB stands for (0 for an infinite PSNR)."""
+    return peak**2 * 10.0 ** (-psnr / 10.0)
+
+
 def psnr(reference_u8: np.ndarray, test_u8: np.ndarray) -> float:
     """PSNR in dB over all pixels and channels of two uint8 arrays of equal shape."""
     return psnr_from_mse(mean_squared_error(reference_u8, test_u8), 255.0)

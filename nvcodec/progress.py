@@ -9,7 +9,6 @@ from typing import TextIO
 
 import click
 
-from nvcodec.bitstream.segments import probe_cfv
 from nvcodec.decoder.pipeline import DecodeProgress
 from nvcodec.encoder.fit import FitProgress
 from nvcodec.encoder.pipeline import EncodeJob
@@ -41,9 +40,8 @@ class ProgressReport:
         else:
             self._status(f"{name}...", force=True)
 
-    def segment(self, number: int, first: int, data: bytes, resumed: bool) -> None:
+    def segment(self, number: int, first: int, frames: int, data: bytes, resumed: bool) -> None:
         """A segment of a segmented encode is ready."""
-        frames = probe_cfv(data).canvas.num_frames
         how = "kept from the interrupted run" if resumed else "fitted"
         self._line(f"segment {number}: frames {first}:{first + frames}, {len(data):,} bytes, {how}")
 

@@ -192,18 +192,22 @@ DEFAULT_SEGMENT_SECONDS = 4.0
 """Segment length of a long clip when none is asked for."""
 ONE_SEGMENT_SECONDS = 20.0
 """Clips up to this long are one segment unless a length is asked for."""
+DEFAULT_OVERLAP_FRAMES = 2
+"""Frames of each neighbour a segment's model also fits, for the decoder to cross-fade."""
 
 
 def check_segment_settings(
-    segment_frames: object, jobs: object, ray: object, resume: object
+    segment_frames: object, overlap: object, jobs: object, ray: object, resume: object
 ) -> None:
-    """Refuse segment lengths and job counts that are not positive integers, and a Ray address
-    that is not text."""
-    for name, value in (("segment_frames", segment_frames), ("jobs", jobs)):
+    """Refuse segment lengths and job counts that are not positive integers, an overlap that
+    is not a non-negative one, and a Ray address that is not text."""
+    for name, value, low in (("segment_frames", segment_frames, 1), ("overlap", overlap, 0),
+                             ("jobs", jobs, 1)):  # fmt: skip
         if value is None and name == "segment_frames":
             continue
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise SettingsError(f"{name} must be a positive integer, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            kind = "positive" if low else "non-negative"
+            raise SettingsError(f"{name} must be a {kind} integer, got {value!r}")
     if ray is not None and not (isinstance(ray, str) and ray):
         raise SettingsError(f"ray must be 'auto', 'local' or a cluster address, got {ray!r}")
     if not isinstance(resume, bool):

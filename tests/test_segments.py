@@ -37,6 +37,7 @@ from nvcodec.model.canvas import Canvas
 from nvcodec.model.config import ModelConfig
 from nvcodec.model.coordflow import CoordFlow
 from nvcodec.testing.fuzz import decode_outcome, mutate, mutate_chunk
+from nvcodec.testing.synthetic import default_trajectory, pan_clip
 
 CONFIG = ModelConfig(
     num_layers=2, colour_width=8, colour_depth=1, xy_octaves=2, t_octaves=1, flow_width=8,
@@ -89,6 +90,23 @@ def test_a_time_between_segments_blends_both_models() -> None:
     assert np.array_equal(_frames(SAMPLE, [3.25])[0], expected.astype(np.uint8))
 
 
+def test_overlapping_segments_cross_fade_through_the_overlap() -> None:
+    parts = [_part(5, 7), _part(5, 8)]  # each owns 4 frames and sees one of the other's
+    joined = join_segments(parts, margins=[(0, 1), (1, 0)])
+    info = probe_cfv(joined)
+    assert [(s.first_frame, s.frames) for s in info.segments] == [(0, 4), (4, 4)]
+    first, second = (decode_cfv(part) for part in parts)
+    for frame, weight in ((3, 1 / 3), (4, 2 / 3)):
+        (before,) = render(first.model, first.canvas, 12, 8, torch.tensor([frame]).double())
+        (after,) = render(second.model, second.canvas, 12, 8, torch.tensor([frame - 3.0]).double())
+        mixed = (1 - weight) * before.astype(np.float32) + weight * after.astype(np.float32)
+        assert np.array_equal(_frames(joined, [frame])[0], np.rint(mixed).astype(np.uint8))
+    (alone,) = render(second.model, second.canvas, 12, 8, torch.tensor([2.0]).double())
+    assert np.array_equal(_frames(joined, [5])[0], alone)
+    with pytest.raises(ValueError, match="lead differs"):
+        join_segments(parts, margins=[(0, 1), (0, 0)])
+
+
 def test_a_one_part_join_is_a_one_model_file() -> None:
     joined = join_segments(PARTS[:1])
     assert SIDX not in dict(read_container(joined, {HEAD, ARCH, FLOQ, b"COLR"}, 1)[1])
@@ -119,21 +137,21 @@ def test_random_access_reads_only_the_segments_asked_for(tmp_path: Path) -> None
     assert not isinstance(open_cfv(path), bytes)
 
 
-def _with_index(entries: list[tuple[int, int, int, int]], count: int | None = None) -> bytes:
+def _with_index(entries: list[list[int]], count: int | None = None) -> bytes:
     w = ByteWriter()
     w.u32(len(entries) if count is None else count)
     for entry in entries:
-        w.u32(entry[0])
-        w.u32(entry[1])
-        w.u64(entry[2])
-        w.u64(entry[3])
+        for value in entry[:4]:
+            w.u32(value)
+        w.u64(entry[4])
+        w.u64(entry[5])
     _, chunks = read_container(SAMPLE, {HEAD, SIDX, ARCH, FLOQ, b"COLR"}, 1)
     return write_container(VERSION, [(t, w.getvalue() if t == SIDX else p) for t, p in chunks])
 
 
 def _entries() -> list[list[int]]:
     source = open_segments(lambda offset, size: SAMPLE[offset : offset + size], len(SAMPLE))
-    return [[e.first, e.frames, e.offset, e.length] for e in source.entries]
+    return [[e.first, e.frames, e.lead, e.tail, e.offset, e.length] for e in source.entries]
 
 
 @pytest.mark.parametrize(
@@ -142,8 +160,11 @@ def _entries() -> list[list[int]]:
         (lambda e: e[:1], "segment count 1"),
         (lambda e: [e[0], [e[1][0] + 1, *e[1][1:]], e[2]], "tile the clip"),
         (lambda e: [e[0], e[1], [e[2][0], e[2][1] - 1, *e[2][2:]]], "cover 11 frames"),
-        (lambda e: [e[0], [*e[1][:2], e[1][2] + 1, e[1][3]], e[2]], "not where the index"),
-        (lambda e: [e[0], e[1], [*e[2][:3], 2**40]], "not where the index"),
+        (lambda e: [e[0], [*e[1][:4], e[1][4] + 1, e[1][5]], e[2]], "not where the index"),
+        (lambda e: [e[0], e[1], [*e[2][:5], 2**40]], "not where the index"),
+        (lambda e: [[*e[0][:2], 1, *e[0][3:]], e[1], e[2]], "first segment cannot"),
+        (lambda e: [[*e[0][:3], 1, *e[0][4:]], e[1], e[2]], "lead differs"),
+        (lambda e: [e[0], [*e[1][:2], 0, 3, *e[1][4:]], [*e[2][:2], 3, *e[2][3:]]], "none of"),
     ],
 )
 def test_an_index_that_does_not_match_the_file_is_refused(change, message: str) -> None:
@@ -178,16 +199,23 @@ def test_damaged_chunks_of_segmented_files_are_refused_cleanly(chunk: int, edits
     assert decode_outcome(mutate_chunk(SAMPLE, chunk, edits)) in {"ok", "refused"}
 
 
-@given(st.integers(1, 40), st.integers(1, 12))
-def test_cut_makes_whole_segments_and_a_remainder_of_at_least_half(total: int, length: int):
+@given(st.integers(1, 40), st.integers(1, 12), st.integers(0, 3))
+def test_cut_makes_whole_segments_and_a_remainder_of_at_least_half(
+    total: int, length: int, overlap: int
+) -> None:
     frames = (np.full((1, 1, 3), i, np.uint8) for i in range(total))
-    parts = list(cut(frames, length))
-    sizes = [len(p) for p in parts]
-    assert sum(sizes) == total
-    assert np.array_equal(np.concatenate(parts)[:, 0, 0, 0], np.arange(total) % 256)
-    assert all(size == length for size in sizes[:-1])
+    windows = list(cut(frames, length, overlap))
+    sizes = [w.frames for w in windows]
+    assert sum(sizes) == total and windows[0].first == 0 and windows[0].lead == 0
+    assert all(size == length for size in sizes[:-1]) and windows[-1].tail == 0
     if len(sizes) > 1:
         assert (length + 1) // 2 <= sizes[-1] < length + (length + 1) // 2
+    for before, after in zip(windows[:-1], windows[1:], strict=True):
+        assert after.first == before.first + before.frames and after.lead == before.tail
+        assert before.tail <= overlap and before.lead + before.tail < before.frames
+    for w in windows:  # each window holds exactly the frames its model sees, in order
+        seen = np.arange(w.first - w.lead, w.first + w.frames + w.tail)
+        assert np.array_equal(w.frames_u8[:, 0, 0, 0], seen % 256)
 
 
 def test_short_clips_are_one_segment_by_default() -> None:
@@ -200,11 +228,12 @@ def test_short_clips_are_one_segment_by_default() -> None:
 
 def test_budgets_are_shared_by_frames() -> None:
     plan = segments.SegmentPlan(4, 10, 9000, None, 2, "mlp", api.FitConfig(), 60.0, jobs=2)
-    task = plan.task(1, 4, np.zeros((4, 8, 8, 3), np.uint8), FPS)
+    window = segments.Window(4, 4, 1, 1, np.zeros((6, 8, 8, 3), np.uint8))
+    task = plan.task(1, window, FPS)
     assert task.params == 3600 and task.budget_seconds == pytest.approx(48.0)
     unknown = segments.SegmentPlan(4, None, 9000, None, 2, "mlp", api.FitConfig(), None, 1)
     with pytest.raises(SettingsError, match="clip's length"):
-        unknown.task(0, 0, np.zeros((4, 8, 8, 3), np.uint8), FPS)
+        unknown.task(0, window, FPS)
 
 
 ENCODE = {"fps": FPS, "model": "mlp", "params": 20000, "epochs": 2, "segment_frames": 3}
@@ -220,6 +249,17 @@ def test_encode_by_segments_and_decode(tiny_clip: np.ndarray, tmp_path: Path) ->
     decoded = api.decode(out)
     assert psnr(tiny_clip, decoded.frames_u8) == pytest.approx(summary.psnr, abs=1e-3)
     assert not (tmp_path / "clip.cfv.parts").exists()
+
+
+def test_overlaps_are_fitted_and_measured_on_the_joined_file(tmp_path: Path) -> None:
+    clip = pan_clip(32, 24, default_trajectory(12, 32, 24), seed=3)
+    summary = api.encode(clip, **{**ENCODE, "segment_frames": 6}, overlap=1)
+    info = api.probe(summary.data)
+    assert [(s.first_frame, s.frames) for s in info.segments] == [(0, 6), (6, 6)]
+    decoded = api.decode(summary.data).frames_u8
+    measured = [psnr(a[None], b[None]) for a, b in zip(clip, decoded, strict=True)]
+    assert summary.psnr_per_frame == pytest.approx(measured, abs=1e-3)
+    assert summary.psnr == pytest.approx(psnr(clip, decoded), abs=1e-3)
 
 
 def test_an_interrupted_encode_resumes(tiny_clip: np.ndarray, tmp_path: Path, monkeypatch):
@@ -247,7 +287,11 @@ def test_an_interrupted_encode_resumes(tiny_clip: np.ndarray, tmp_path: Path, mo
     monkeypatch.setattr(segments, "encode_segment", real)
     resumed: list[tuple[int, bool]] = []
     summary = api.encode(
-        tiny_clip, out, **ENCODE, resume=True, on_segment=lambda n, f, d, r: resumed.append((n, r))
+        tiny_clip,
+        out,
+        **ENCODE,
+        resume=True,
+        on_segment=lambda n, f, c, d, r: resumed.append((n, r)),
     )
     assert fitted == [0, 1] and resumed == [(0, True), (1, True), (2, False)]
     assert len(summary.info.segments) == 3 and not (tmp_path / "clip.cfv.parts").exists()
@@ -317,7 +361,7 @@ def test_cli_encodes_segments_and_decodes_a_range(tiny_mkv: str, tmp_path: Path)
     assert code == 0, stderr
     assert "segment 1: frames 4:8" in stderr
     code, stdout, _ = run("info", str(out))
-    assert "segments:  2" in stdout and "segment 1: frames 4:8" in stdout
+    assert "segments:  2 (" in stdout and "segment 1: frames 4:8" in stdout
     code, _, stderr = run("decode", str(out), "--frames", "5:7", str(tmp_path / "part.y4m"))
     assert code == 0, stderr
     code, _, stderr = run("encode", tiny_mkv, str(out), "-y", "--jobs", "0")

@@ -30,6 +30,7 @@ from nvcodec.bitstream.segments import join_segments
 from nvcodec.decoder.segments import ClipModels
 from nvcodec.decoder.views import View
 from nvcodec.encoder.fit import FitConfig, fit
+from nvcodec.encoder.segments import cut
 from nvcodec.model.config import GridConfig, ModelConfig
 from nvcodec.testing.synthetic import default_trajectory, pan_clip
 from tools.common import HELP_OPTIONS
@@ -65,8 +66,9 @@ VECTORS = {
 }  # fmt: skip
 
 
-SEGMENTED = {"segments": ("one-layer", (4, 3, 3))}
-"""name: (the vector whose clip size, rate and architecture each segment has, segment lengths)"""
+SEGMENTED = {"segments": ("one-layer", 18, 6, 1)}
+"""name: (the vector whose clip size, rate and architecture each segment has, the clip's
+frames, the segment length, the overlap)"""
 
 
 def decoded_frames(data: bytes, scale: int) -> np.ndarray:
@@ -106,15 +108,13 @@ def regenerate() -> None:
     for name, (width, height, count, fps, seed, qmax, config) in VECTORS.items():
         clip = pan_clip(width, height, default_trajectory(count, width, height), seed=seed)
         files[name] = _fitted(clip, fps, config, qmax, {"vector": name})
-    for name, (like, spans) in SEGMENTED.items():
+    for name, (like, count, length, overlap) in SEGMENTED.items():
         width, height, _, fps, seed, qmax, config = VECTORS[like]
-        clip = pan_clip(width, height, default_trajectory(sum(spans), width, height), seed=seed)
-        starts = np.cumsum([0, *spans])
-        parts = [
-            _fitted(clip[a:b], fps, config, qmax, {})
-            for a, b in zip(starts[:-1], starts[1:], strict=True)
-        ]
-        files[name] = join_segments(parts, {"vector": name})
+        clip = pan_clip(width, height, default_trajectory(count, width, height), seed=seed)
+        windows = list(cut(iter(clip), length, overlap))
+        parts = [_fitted(w.frames_u8, fps, config, qmax, {}) for w in windows]
+        margins = [(w.lead, w.tail) for w in windows]
+        files[name] = join_segments(parts, {"vector": name}, margins)
     index = {}
     for name, data in files.items():
         (VECTORS_DIR / f"{name}.cfv").write_bytes(data)

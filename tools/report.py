@@ -35,6 +35,8 @@ from tools.applications import (
     UPSAMPLING_SCHEMA,
 )
 from tools.bench.memory import SCHEMA as MEMORY_SCHEMA
+from tools.bench.segments import JOBS_SCHEMA, QUALITY_SCHEMA
+from tools.bench.segments import MEMORY_SCHEMA as SEGMENT_MEMORY_SCHEMA
 from tools.bench.speed import SCHEMA as SPEED_SCHEMA
 from tools.common import HELP_OPTIONS, RESULTS
 from tools.device_check import targets
@@ -279,6 +281,61 @@ def memory_section(result: dict) -> list[str]:
     ]
 
 
+def segments_quality_section(result: dict) -> list[str]:
+    settings = result["settings"]
+
+    def cell(value: float | None, digits: int) -> str:
+        return "-" if value is None else f"{value:.{digits}f}"
+
+    return [
+        f"**Segments** ({settings['clip']}, a {settings['bpp']:g} bpp target and "
+        f"{settings['minutes_per_fit']:g} minutes per fit for each encode; {machine(result)}; "
+        "`python -m tools.bench.segments quality`). PSNR of all frames and of the frames "
+        "either side of each boundary; frame-to-frame change of the decoded clip over the "
+        "source's, at the boundaries and elsewhere (1.00: as smooth as the source):",
+        "",
+        *markdown_table(
+            ["segments", "length (s)", "bpp", "PSNR (dB)", "at boundaries (dB)",
+             "change at boundaries", "change elsewhere", "epochs"],
+            (
+                [str(r["segments"]), f"{r['segment_seconds']:g}", f"{r['bpp']:.4f}",
+                 f"{r['psnr']:.2f}", cell(r["psnr_boundary_frames"], 2),
+                 cell(r["change_ratio_at_boundaries"], 2), f"{r['change_ratio_elsewhere']:.2f}",
+                 f"{r['epochs']:.1f}"]
+                for r in result["rows"]
+            ),
+            "rrrrrrrr",
+        ),
+    ]  # fmt: skip
+
+
+def segments_jobs_section(result: dict) -> list[str]:
+    settings = result["settings"]
+    rows = {row["jobs"]: row for row in result["rows"]}
+    return [
+        f"**Parallel segments** ({settings['clip']}, {rows[1]['segments']} segments of "
+        f"{settings['segment_seconds']:g} s, {settings['epochs']:g} epochs each; "
+        f"{machine(result)}; `python -m tools.bench.segments jobs`): `--jobs 1` "
+        f"{rows[1]['wall_seconds']:.0f} s, `--jobs 2` {rows[2]['wall_seconds']:.0f} s, a "
+        f"{result['speedup']:.2f}x speed-up on {settings['cores']} cores.",
+    ]
+
+
+def segments_memory_section(result: dict) -> list[str]:
+    settings = result["settings"]
+    peaks = ", ".join(
+        f"{row['seconds']:g} s ({row['frames']} frames) {row['peak_gib']:.2f} GiB"
+        for row in result["rows"]
+    )
+    return [
+        f"**Memory of segmented encodes** ({settings['size']} at {settings['fps']} fps from an "
+        f"{settings['input']}, {settings['segment_seconds']:g} s segments, "
+        f"`--jobs {settings['jobs']}`, {settings['epochs']:g} epochs; {machine(result)}; "
+        "`python -m tools.bench.segments memory`): peak resident memory of the encode and its "
+        f"workers: {peaks}.",
+    ]
+
+
 def rd_section(result: dict) -> list[str]:
     rd = parse_result(result, "rd result")
     clip = rd.clip
@@ -484,6 +541,9 @@ RENDERERS: dict[str, Callable[[dict], list[str]]] = {
     SEGMENTATION_SCHEMA: segmentation_section,
     SPEED_SCHEMA: speed_section,
     MEMORY_SCHEMA: memory_section,
+    QUALITY_SCHEMA: segments_quality_section,
+    JOBS_SCHEMA: segments_jobs_section,
+    SEGMENT_MEMORY_SCHEMA: segments_memory_section,
     RD_SCHEMA: rd_section,
     RD_SCHEMA_V1: rd_section,
 }
@@ -504,6 +564,9 @@ SECTIONS = (
     "speed_cpu",
     "gpu/speed",
     "memory_cpu",
+    "segments_quality_cpu",
+    "segments_jobs_cpu",
+    "segments_memory_cpu",
     "rd_bunny_320x180",
     "rd_bunny_320x180_grid",
 )

@@ -83,19 +83,24 @@ SCALE_DTYPE = "<f2"
 
 @dataclass(frozen=True)
 class SegmentInfo:
-    """One segment of a file: frames [first_frame, first_frame + frames), its model and the
-    bytes of its chunks (a one-model file is one segment of all its frames and bytes)."""
+    """One segment of a file: it owns frames [first_frame, first_frame + frames), its model
+    also covers `lead` frames before and `tail` after them; its model and the bytes of its
+    chunks (a one-model file is one segment of all its frames and bytes)."""
 
     first_frame: int
     frames: int
     bytes: int
     params: int
     config: ModelConfig
+    lead: int = 0
+    tail: int = 0
 
     def to_dict(self) -> dict:
         return {
             "first_frame": self.first_frame,
             "frames": self.frames,
+            "lead": self.lead,
+            "tail": self.tail,
             "bytes": self.bytes,
             "params": self.params,
             "model": self.config.representation,

@@ -2,8 +2,10 @@
 its own model, with an index that lets a reader fetch one segment's chunks without reading the
 others (spec/cfv.md, section 5.8).
 
-A segment is written and read as a one-model file of its own (its canvas the segment's frames),
-so the encoder's parts and the reader's segments go through the same code as whole files.
+A segment is written and read as a one-model file of its own, whose canvas is the segment's
+frames with the frames it overlaps of its neighbours (its lead and tail, fitted so that the
+decoder can cross-fade there), so the encoder's parts and the reader's segments go through the
+same code as whole files.
 Layout: ``HEAD`` (the whole clip), ``SIDX`` (the index), each segment's ``ARCH``, ``FLOQ``,
 ``COLR`` and (grid models) ``LATS`` in frame order with nothing between them, then ancillary
 chunks such as ``meta``.
@@ -44,16 +46,19 @@ from nvcodec.bitstream.fields import ByteReader, ByteWriter
 from nvcodec.errors import CfvError
 from nvcodec.model.canvas import Canvas
 
-INDEX_ENTRY_BYTES = 24
+INDEX_ENTRY_BYTES = 32
 
 
 @dataclass(frozen=True)
 class SegmentEntry:
-    """One segment in the index: frames [first, first + frames) of the clip, and where its
-    chunks lie (`offset` from the start of the file, `length` bytes)."""
+    """One segment in the index: it owns frames [first, first + frames) of the clip, its model
+    also covers the `lead` frames before and the `tail` frames after them, and its chunks lie
+    at `offset` from the start of the file, `length` bytes."""
 
     first: int
     frames: int
+    lead: int
+    tail: int
     offset: int
     length: int
 
@@ -61,16 +66,27 @@ class SegmentEntry:
     def stop(self) -> int:
         return self.first + self.frames
 
+    @property
+    def model_frames(self) -> int:
+        return self.lead + self.frames + self.tail
+
 
 # --- Writing. ---
 
 
-def join_segments(parts: Sequence[bytes], metadata: dict | None = None) -> bytes:
+def join_segments(
+    parts: Sequence[bytes],
+    metadata: dict | None = None,
+    margins: Sequence[tuple[int, int]] | None = None,
+) -> bytes:
     """One file from the one-model files of consecutive time ranges (in frame order), all of one
-    size, frame rate and colour; each part's model chunks are kept byte for byte, and
-    `metadata` becomes the file's `meta` chunk. A single part is returned as one-model file."""
+    size, frame rate and colour; `margins` gives each part's (lead, tail), the frames its model
+    covers of the segments before and after (none by default). Each part's model chunks are
+    kept byte for byte, and `metadata` becomes the file's `meta` chunk. A single part without
+    margins is returned as a one-model file."""
     if not parts:
         raise ValueError("a file needs at least one segment")
+    margins = list(margins or [(0, 0)] * len(parts))
     parsed = [_model_chunks(part) for part in parts]
     canvases = [canvas for canvas, _, _ in parsed]
     first = canvases[0]
@@ -78,21 +94,26 @@ def join_segments(parts: Sequence[bytes], metadata: dict | None = None) -> bytes
         raise ValueError("segments must share one frame size and frame rate")
     if any(colour != parsed[0][1] for _, colour, _ in parsed):
         raise ValueError("segments must share one colour description")
-    total = sum(c.num_frames for c in canvases)
+    owned = [c.num_frames - lead - tail for c, (lead, tail) in zip(canvases, margins, strict=True)]
+    total = sum(owned)
     if total > MAX_FRAMES or len(parts) > MAX_SEGMENTS:
         raise ValueError(f"at most {MAX_FRAMES} frames in at most {MAX_SEGMENTS} segments")
     canvas = replace(first, num_frames=total)
     meta = [] if metadata is None else [(META, meta_payload(metadata))]
-    if len(parts) == 1:
+    if len(parts) == 1 and margins == [(0, 0)]:
         return write_container(VERSION, [(HEAD, head_payload(canvas)), *parsed[0][2], *meta])
     index_bytes = 4 + INDEX_ENTRY_BYTES * len(parts)
     offset = HEADER_BYTES + 2 * CHUNK_OVERHEAD + len(head_payload(canvas)) + index_bytes
     entries, chunks, start = [], [], 0
-    for part_canvas, _, part_chunks in parsed:
+    for (_, _, part_chunks), frames, (lead, tail) in zip(parsed, owned, margins, strict=True):
         length = sum(CHUNK_OVERHEAD + len(payload) for _, payload in part_chunks)
-        entries.append(SegmentEntry(start, part_canvas.num_frames, offset, length))
+        entries.append(SegmentEntry(start, frames, lead, tail, offset, length))
         chunks.extend(part_chunks)
-        start, offset = start + part_canvas.num_frames, offset + length
+        start, offset = start + frames, offset + length
+    try:
+        check_margins(entries)
+    except CfvError as exc:
+        raise ValueError(str(exc)) from None
     index = [(SIDX, _index_payload(entries))]
     return write_container(VERSION, [(HEAD, head_payload(canvas)), *index, *chunks, *meta])
 
@@ -111,6 +132,8 @@ def _index_payload(entries: Sequence[SegmentEntry]) -> bytes:
     for entry in entries:
         w.u32(entry.first)
         w.u32(entry.frames)
+        w.u32(entry.lead)
+        w.u32(entry.tail)
         w.u64(entry.offset)
         w.u64(entry.length)
     return w.getvalue()
@@ -137,6 +160,8 @@ def read_index(
         entry = SegmentEntry(
             r.u32("segment first frame"),
             r.u32("segment frame count"),
+            r.u32("segment lead"),
+            r.u32("segment tail"),
             r.u64("segment offset"),
             r.u64("segment length"),
         )
@@ -151,7 +176,22 @@ def read_index(
         first, offset = entry.stop, entry.offset + entry.length
     if first != canvas.num_frames:
         raise CfvError(f"segments cover {first} frames of the clip's {canvas.num_frames}")
+    check_margins(entries)
     return entries
+
+
+def check_margins(entries: Sequence[SegmentEntry]) -> None:
+    """Refuse overlaps that reach past a neighbour or into the next boundary's cross-fade: the
+    first segment has no lead and the last no tail, a segment's lead is the previous one's
+    tail, and between two boundaries at least one frame belongs to its segment alone."""
+    if entries[0].lead or entries[-1].tail:
+        raise CfvError("the first segment cannot have a lead nor the last a tail")
+    for number, (before, after) in enumerate(zip(entries[:-1], entries[1:], strict=True), 1):
+        if after.lead != before.tail:
+            raise CfvError(f"segment {number}'s lead differs from the previous segment's tail")
+    for number, entry in enumerate(entries):
+        if entry.lead + entry.tail >= entry.frames:
+            raise CfvError(f"segment {number}'s overlaps leave none of its frames its own")
 
 
 ReadAt = Callable[[int, int], bytes]
@@ -173,17 +213,8 @@ class SegmentedSource:
         """Segment `number`'s model, as a file of its own."""
         entry = self.entries[number]
         chunks = _chunk_run(self.read_at(entry.offset, entry.length), f"segment {number}")
-        canvas = replace(self.canvas, num_frames=entry.frames)
+        canvas = replace(self.canvas, num_frames=entry.model_frames)
         return parse_cfv(write_container(VERSION, [(HEAD, head_payload(canvas)), *chunks]))
-
-    def segments_for(self, first_time: float, last_time: float) -> list[int]:
-        """The segments that frames at source times [first_time, last_time] need: their own,
-        and the next one for a time after a segment's last frame (rendered as a blend)."""
-        return [
-            number
-            for number, entry in enumerate(self.entries)
-            if entry.first - 1 < last_time and first_time < entry.stop
-        ]
 
 
 def open_segments(read_at: ReadAt, size: int) -> SegmentedSource | None:
@@ -248,7 +279,14 @@ def parse_segmented(data: bytes) -> tuple[CfvInfo, SegmentedSource | None]:
             raise CfvError("ancillary chunks must follow the last segment")
     segments = [source.segment(number).info for number in range(len(source.entries))]
     infos = tuple(
-        replace(segment.segments[0], first_frame=entry.first, bytes=entry.length)
+        replace(
+            segment.segments[0],
+            first_frame=entry.first,
+            frames=entry.frames,
+            lead=entry.lead,
+            tail=entry.tail,
+            bytes=entry.length,
+        )
         for segment, entry in zip(segments, source.entries, strict=True)
     )
     chunk_bytes: dict[str, int] = {}

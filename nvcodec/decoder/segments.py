@@ -1,9 +1,11 @@
 """A file's models over the clip's time line: the segment that holds each source time, decoded
 when a frame first needs it, and frames rendered across segment boundaries.
 
-A time between a segment's last frame and the next segment's first is rendered by both models
-(each continuing its own motion) and blended by its distance from either frame, so playback
-through a boundary has no jump; every whole frame comes from its own segment alone.
+Around a boundary both segments' models are fitted to the frames they overlap (the earlier
+one's tail, the later one's lead); there, and at a time between the two segments' frames, a
+frame is rendered by both and cross-faded by its position between the last frame the earlier
+segment shows alone and the first the later one does (spec/cfv.md, section 7.2), so playback
+runs through a boundary without a jump.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import torch
 
 from nvcodec.bitstream.cfv import ParsedCfv, parse_cfv
 from nvcodec.bitstream.codec import DecodedCfv, decode_parsed
-from nvcodec.bitstream.segments import SegmentedSource, parse_segmented
+from nvcodec.bitstream.segments import SegmentedSource, SegmentEntry, parse_segmented
 from nvcodec.decoder.views import View
 from nvcodec.model.canvas import Canvas
 
@@ -31,8 +33,8 @@ class ClipModels:
 
     canvas: Canvas
     colour: dict[str, int]
-    spans: list[tuple[int, int]]
-    """Each segment's first frame and frame count, in frame order."""
+    spans: list[SegmentEntry]
+    """Each segment's frames and overlaps, in frame order."""
     source: SegmentedSource | ParsedCfv
     device: torch.device
     decoded: list[int] = field(default_factory=list)
@@ -45,11 +47,11 @@ class ClipModels:
         if not isinstance(source, SegmentedSource):
             source = parse_segmented(source)[1] or source
         if isinstance(source, SegmentedSource):
-            spans = [(entry.first, entry.frames) for entry in source.entries]
-            return cls(source.canvas, source.colour, spans, source, device)
+            return cls(source.canvas, source.colour, source.entries, source, device)
         parsed = parse_cfv(source)
         canvas = parsed.info.canvas
-        return cls(canvas, parsed.info.colour, [(0, canvas.num_frames)], parsed, device)
+        whole = SegmentEntry(0, canvas.num_frames, 0, 0, 0, len(source))
+        return cls(canvas, parsed.info.colour, [whole], parsed, device)
 
     def segment(self, number: int) -> DecodedCfv:
         """Segment `number`'s model, decoded on first use."""
@@ -63,9 +65,21 @@ class ClipModels:
         return self._held[number]
 
     def locate(self, time: float) -> int:
-        """The segment whose frames a source time falls among (or just after)."""
-        firsts = [first for first, _ in self.spans]
+        """The segment that owns a source time (the last one beyond the clip's last frame)."""
+        firsts = [span.first for span in self.spans]
         return max(0, bisect.bisect_right(firsts, time) - 1)
+
+    def blend(self, time: float) -> tuple[int, float] | None:
+        """(segment i, weight of segment i + 1) for a time in the cross-fade of the boundary
+        after segment i, else None."""
+        number = self.locate(time)
+        for before in (number - 1, number):
+            if 0 <= before < len(self.spans) - 1:
+                span, after = self.spans[before], self.spans[before + 1]
+                alone, joined = span.stop - after.lead - 1, span.stop + span.tail
+                if alone < time < joined:
+                    return before, (time - alone) / (joined - alone)
+        return None
 
     def render(
         self, view: View, width: int, height: int, source_frames: torch.Tensor
@@ -74,35 +88,34 @@ class ClipModels:
         times = source_frames.tolist()
         start = 0
         while start < len(times):
-            number = self.locate(times[start])
-            first, count = self.spans[number]
-            stop = start
-            while stop < len(times) and first <= times[stop] <= first + count - 1:
-                stop += 1
-            if stop > start:
-                yield from self._render_in(number, view, width, height, times[start:stop])
-                start = stop
+            mixed = self.blend(times[start])
+            if mixed is not None:
+                yield self._cross_fade(*mixed, view, width, height, times[start])
+                start += 1
                 continue
-            yield self._blend(number, view, width, height, times[start])
-            start += 1
+            number = self.locate(times[start])
+            stop = start + 1
+            while stop < len(times) and self.blend(times[stop]) is None:
+                if self.locate(times[stop]) != number:
+                    break
+                stop += 1
+            yield from self._render_in(number, view, width, height, times[start:stop])
+            start = stop
 
     def _render_in(
         self, number: int, view: View, width: int, height: int, times: list[float]
     ) -> Iterator[np.ndarray]:
+        """Segment `number`'s frames at these source times of the clip."""
         decoded = self.segment(number)
-        first, count = self.spans[number]
-        canvas = replace(self.canvas, num_frames=count)
-        local = torch.tensor(times, dtype=torch.float64) - first
+        span = self.spans[number]
+        canvas = replace(self.canvas, num_frames=span.model_frames)
+        local = torch.tensor(times, dtype=torch.float64) - (span.first - span.lead)
         yield from view.render(decoded.model, canvas, width, height, local)
 
-    def _blend(self, number: int, view: View, width: int, height: int, time: float) -> np.ndarray:
-        """A time after segment `number`'s last frame: its render, blended towards the next
-        segment's (or alone at the clip's end)."""
+    def _cross_fade(
+        self, number: int, weight: float, view: View, width: int, height: int, time: float
+    ) -> np.ndarray:
         (before,) = self._render_in(number, view, width, height, [time])
-        if number + 1 == len(self.spans):
-            return before
         (after,) = self._render_in(number + 1, view, width, height, [time])
-        first, count = self.spans[number]
-        weight = time - (first + count - 1)
         mixed = (1.0 - weight) * before.astype(np.float32) + weight * after.astype(np.float32)
         return np.rint(mixed).astype(np.uint8)

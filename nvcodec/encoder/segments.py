@@ -14,7 +14,7 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 import numpy as np
@@ -22,11 +22,13 @@ import torch
 
 from nvcodec.bitstream.cfv import parse_cfv, replace_metadata
 from nvcodec.bitstream.segments import join_segments, probe_cfv
+from nvcodec.decoder.segments import ClipModels
+from nvcodec.decoder.views import View
 from nvcodec.encoder.fit import FitConfig
 from nvcodec.encoder.parts import WorkDir
 from nvcodec.encoder.pipeline import EncodedClip, encode_clip
 from nvcodec.errors import NvcodecError, SettingsError
-from nvcodec.metrics import psnr_from_mse
+from nvcodec.metrics import mean_squared_error, mse_from_psnr, psnr_from_mse
 from nvcodec.settings import DEFAULT_SEGMENT_SECONDS, ONE_SEGMENT_SECONDS
 
 PEAK = 255.0
@@ -43,20 +45,53 @@ def segment_frames_for(total: int | None, fps: Fraction, asked: int | None) -> i
     return max(1, round(DEFAULT_SEGMENT_SECONDS * fps))
 
 
-def cut(frames: Iterator[np.ndarray], length: int) -> Iterator[np.ndarray]:
-    """Consecutive segments of `length` frames as T x H x W x 3 arrays, read as they are
-    needed; a remainder shorter than half a segment joins the last one."""
+@dataclass(frozen=True)
+class Window:
+    """A segment as it is fitted: it owns frames [first, first + frames) of the clip, and its
+    model also sees the `lead` frames before and the `tail` frames after them (the overlaps
+    the decoder cross-fades); `frames_u8` holds all lead + frames + tail of them."""
+
+    first: int
+    frames: int
+    lead: int
+    tail: int
+    frames_u8: np.ndarray
+
+    @property
+    def stop_tail(self) -> int:
+        """The frame after the last the model sees."""
+        return self.first + self.frames + self.tail
+
+
+def cut(frames: Iterator[np.ndarray], length: int, overlap: int = 0) -> Iterator[Window]:
+    """Consecutive segments of `length` frames, read as they are needed, each with up to
+    `overlap` frames of its neighbours either side (fewer where segments are too short for
+    them); a remainder shorter than half a segment joins the last segment."""
+    half = (length + 1) // 2
+    overlap = min(overlap, (half - 1) // 2)  # a frame of each segment stays its own
+    history: list[np.ndarray] = []  # the end of the previous segment, its next one's lead
     pending: list[np.ndarray] = []
+    first = 0
+
+    def window(owned: int, last: bool) -> Window:
+        nonlocal history, pending, first
+        tail = [] if last else pending[owned : owned + overlap]
+        made = Window(
+            first, owned, len(history), len(tail), np.stack(history + pending[:owned] + tail)
+        )
+        history = pending[owned - overlap : owned] if overlap else []
+        pending = pending[owned:]
+        first += owned
+        return made
+
     for frame in frames:
         pending.append(frame)
-        if len(pending) == length + (length + 1) // 2:
-            yield np.stack(pending[:length])
-            pending = pending[length:]
-    if len(pending) > length and len(pending) - length >= (length + 1) // 2:
-        yield np.stack(pending[:length])
-        pending = pending[length:]
+        if len(pending) == length + half + overlap:
+            yield window(length, last=False)
+    if len(pending) >= length + half:
+        yield window(length, last=False)
     if pending:
-        yield np.stack(pending)
+        yield window(len(pending), last=True)
 
 
 @dataclass(frozen=True)
@@ -64,8 +99,7 @@ class SegmentTask:
     """What a worker needs to encode one segment: its frames and its share of the budget."""
 
     number: int
-    first: int
-    frames_u8: np.ndarray
+    window: Window
     fps: Fraction
     fit_config: FitConfig
     params: int | None
@@ -82,7 +116,7 @@ def encode_segment(task: SegmentTask) -> bytes:
     if task.threads is not None:
         torch.set_num_threads(task.threads)
     encoded = encode_clip(
-        task.frames_u8,
+        task.window.frames_u8,
         task.fps,
         task.fit_config,
         params=task.params,
@@ -111,9 +145,10 @@ class SegmentPlan:
     budget_seconds: float | None
     jobs: int
 
-    def task(self, number: int, first: int, frames_u8: np.ndarray, fps: Fraction) -> SegmentTask:
-        """Segment `number`'s task: parameters and seconds in proportion to its frames."""
-        share = None if self.total_frames is None else len(frames_u8) / self.total_frames
+    def task(self, number: int, window: Window, fps: Fraction) -> SegmentTask:
+        """Segment `number`'s task: parameters and seconds in proportion to the frames it
+        owns."""
+        share = None if self.total_frames is None else window.frames / self.total_frames
         if (self.params is not None or self.budget_seconds is not None) and share is None:
             raise SettingsError(
                 "a parameter or time budget is split by the clip's length, which this input "
@@ -129,8 +164,7 @@ class SegmentPlan:
         threads = None if self.jobs == 1 else max(1, (os.cpu_count() or 1) // self.jobs)
         return SegmentTask(
             number,
-            first,
-            frames_u8,
+            window,
             fps,
             fit_config,
             params,
@@ -142,55 +176,71 @@ class SegmentPlan:
         )
 
 
-SegmentDone = Callable[[int, int, bytes, bool], None]
-"""Called as each segment is ready: its number, first frame, file, and whether it was resumed."""
+SegmentDone = Callable[[int, int, int, bytes, bool], None]
+"""Called as each segment is ready: its number, first frame and frame count (those it owns),
+its file, and whether it was kept from an interrupted run."""
+
+
+@dataclass
+class EncodedSegments:
+    """Each segment's one-model file and window (`Window.frames_u8` dropped), and the source
+    frames the decoder cross-fades, by frame number, to measure the joined file there."""
+
+    parts: list[bytes] = field(default_factory=list)
+    windows: list[Window] = field(default_factory=list)
+    faded: dict[int, np.ndarray] = field(default_factory=dict)
 
 
 def encode_segments(
-    segments: Iterator[np.ndarray],
+    windows: Iterator[Window],
     fps: Fraction,
     plan: SegmentPlan,
     *,
     work_dir: WorkDir | None = None,
     ray_address: str | None = None,
     on_segment: SegmentDone | None = None,
-) -> list[bytes]:
-    """Every segment's one-model file in frame order, fitting at most `plan.jobs` (or with Ray,
-    as many as the cluster runs) at once and reading the next segment only when one is free."""
+) -> EncodedSegments:
+    """Every segment's file in frame order, fitting at most `plan.jobs` (or with Ray, as many
+    as the cluster runs) at once and reading the next segment only when one is free."""
     runner = _runner(plan, ray_address)
     done: dict[int, bytes] = {}
+    result = EncodedSegments()
     running: dict[futures.Future, SegmentTask] = {}
-    first = 0
+
+    def ready(number: int, window: Window, data: bytes, resumed: bool) -> None:
+        done[number] = data
+        if on_segment is not None:
+            on_segment(number, window.first, window.frames, data, resumed)
 
     def finish(future: futures.Future, task: SegmentTask) -> None:
         data = future.result()
         if work_dir is not None:
             work_dir.save(task.number, data)
-        done[task.number] = data
-        if on_segment is not None:
-            on_segment(task.number, task.first, data, False)
+        ready(task.number, task.window, data, False)
 
     try:
-        for number, frames_u8 in enumerate(segments):
-            kept = None if work_dir is None else work_dir.part(number, len(frames_u8))
+        for number, window in enumerate(windows):
+            start = window.first - window.lead
+            for frame in range(window.first + window.frames - window.tail, window.stop_tail):
+                result.faded[frame] = window.frames_u8[frame - start]
+            result.windows.append(replace(window, frames_u8=np.empty(0, np.uint8)))
+            kept = None if work_dir is None else work_dir.part(number, len(window.frames_u8))
             if kept is not None:
-                done[number] = kept
-                if on_segment is not None:
-                    on_segment(number, first, kept, True)
-            else:
-                while len(running) >= runner.capacity:
-                    _wait_one(running, finish)
-                task = plan.task(number, first, frames_u8, fps)
-                running[runner.submit(task)] = task
-            first += len(frames_u8)
-            del frames_u8
+                ready(number, window, kept, True)
+                continue
+            while len(running) >= runner.capacity:
+                _wait_one(running, finish)
+            task = plan.task(number, window, fps)
+            running[runner.submit(task)] = task
+            del window, task
         while running:
             _wait_one(running, finish)
     finally:
         for future in running:
             future.cancel()
         runner.close(abort=bool(running))
-    return [done[number] for number in sorted(done)]
+    result.parts = [done[number] for number in sorted(done)]
+    return result
 
 
 def _wait_one(
@@ -209,26 +259,35 @@ def _wait_one(
             ) from None
 
 
-def joined_clip(parts: list[bytes], metadata: dict) -> EncodedClip:
-    """The file of these segments and what their encodes measured, as one encode's result:
-    PSNRs from the mean squared error over all frames."""
-    infos = [parse_cfv(part).info for part in parts]
+def joined_clip(encoded: EncodedSegments, metadata: dict) -> EncodedClip:
+    """The file of these segments and what their encodes measured, as one encode's result;
+    the frames the decoder cross-fades are measured on the joined file."""
+    infos = [parse_cfv(part).info for part in encoded.parts]
     metas = [info.metadata for info in infos]
-    per_frame = [
-        math.inf if p is None else p for meta in metas for p in meta.get("psnr_per_frame", [])
-    ]
+    margins = [(window.lead, window.tail) for window in encoded.windows]
     segments = [
         {k: v for k, v in meta.items() if k not in ("psnr_per_frame", "warnings")} for meta in metas
     ]
-    data = join_segments(parts, {**metadata, "segments": segments})
-    frames = [info.canvas.num_frames for info in infos]
+    data = join_segments(encoded.parts, {**metadata, "segments": segments}, margins)
+    errors = []  # per frame of the clip
+    for window, meta in zip(encoded.windows, metas, strict=True):
+        own = meta["psnr_per_frame"][window.lead : window.lead + window.frames]
+        errors += [0.0 if p is None else mse_from_psnr(p, PEAK) for p in own]
+    if encoded.faded:
+        clip = ClipModels.open(data, torch.device("cpu"))
+        canvas = clip.canvas
+        numbers = sorted(encoded.faded)
+        rendered = clip.render(View(), canvas.width, canvas.height, torch.tensor(numbers).double())
+        for number, frame in zip(numbers, rendered, strict=True):
+            errors[number] = mean_squared_error(encoded.faded[number], frame)
     first = metas[0]
+    frames = [window.frames for window in encoded.windows]
     return EncodedClip(
         data=data,
         info=probe_cfv(data),
-        psnr=_combined_psnr([m.get("psnr") for m in metas], frames),
+        psnr=psnr_from_mse(float(np.mean(errors)), PEAK),
         psnr_unquantized=_combined_psnr([m.get("psnr_unquantized") for m in metas], frames),
-        psnr_per_frame=per_frame,
+        psnr_per_frame=[psnr_from_mse(error, PEAK) for error in errors],
         qmax=tuple(first.get("qmax", ())),
         epochs=float(np.average([m.get("epochs", 0.0) for m in metas], weights=frames)),
         fit_seconds=float(sum(m.get("fit_seconds", 0.0) for m in metas)),
@@ -241,7 +300,7 @@ def joined_clip(parts: list[bytes], metadata: dict) -> EncodedClip:
 
 def _combined_psnr(psnrs: list[float | None], frames: list[int]) -> float:
     """The PSNR of the mean squared error over all frames, from each segment's PSNR."""
-    errors = [0.0 if p is None else PEAK**2 * 10.0 ** (-p / 10.0) for p in psnrs]
+    errors = [0.0 if p is None else mse_from_psnr(p, PEAK) for p in psnrs]
     return psnr_from_mse(float(np.average(errors, weights=frames)), PEAK)
 
 
