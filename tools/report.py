@@ -295,16 +295,18 @@ def segments_quality_section(result: dict) -> list[str]:
         "source's, at the boundaries and elsewhere (1.00: as smooth as the source):",
         "",
         *markdown_table(
-            ["segments", "length (s)", "bpp", "PSNR (dB)", "at boundaries (dB)",
+            ["segments", "length (s)", "overlap", "bpp", "PSNR (dB)", "at boundaries (dB)",
              "change at boundaries", "change elsewhere", "epochs"],
             (
-                [str(r["segments"]), f"{r['segment_seconds']:g}", f"{r['bpp']:.4f}",
+                # Rows measured before segments could overlap have no "overlap".
+                [str(r["segments"]), f"{r['segment_seconds']:g}", str(r.get("overlap", 0)),
+                 f"{r['bpp']:.4f}",
                  f"{r['psnr']:.2f}", cell(r["psnr_boundary_frames"], 2),
                  cell(r["change_ratio_at_boundaries"], 2), f"{r['change_ratio_elsewhere']:.2f}",
                  f"{r['epochs']:.1f}"]
                 for r in result["rows"]
             ),
-            "rrrrrrrr",
+            "rrrrrrrrr",
         ),
     ]  # fmt: skip
 
@@ -565,6 +567,7 @@ SECTIONS = (
     "gpu/speed",
     "memory_cpu",
     "segments_quality_cpu",
+    "segments_quality_overlap_cpu",
     "segments_jobs_cpu",
     "segments_memory_cpu",
     "rd_bunny_320x180",

@@ -32,6 +32,7 @@ import numpy as np
 from nvcodec import api
 from nvcodec.io.video import read_video, write_video
 from nvcodec.metrics import mean_squared_error, psnr_from_mse
+from nvcodec.settings import DEFAULT_OVERLAP_FRAMES
 from tools.bench.memory import moving_texture
 from tools.common import HELP_OPTIONS, bunny_path, save
 
@@ -95,20 +96,37 @@ def main() -> None:
     show_default=True,
     help="Segment lengths in seconds; 0 is one segment.",
 )
-def quality(seconds: float, minutes: float, bpp: float, lengths: str) -> None:
+@click.option(
+    "--overlap",
+    default=DEFAULT_OVERLAP_FRAMES,
+    show_default=True,
+    help="Frames of each neighbour a segment also fits.",
+)
+@click.option(
+    "--name",
+    default="segments_quality_cpu",
+    show_default=True,
+    help="The result file's name in tools/results/.",
+)
+def quality(
+    seconds: float, minutes: float, bpp: float, lengths: str, overlap: int, name: str
+) -> None:
     """One segment against segments of a few seconds, at one rate and one time budget."""
     clip, fps = looped_bunny(seconds)
     rows = []
     for length in (float(value) for value in lengths.split(",")):
         frames = len(clip) if length == 0 else round(length * fps)
         started = time.perf_counter()
-        summary = api.encode(clip, fps=fps, bpp=bpp, minutes=minutes, segment_frames=frames)
+        summary = api.encode(
+            clip, fps=fps, bpp=bpp, minutes=minutes, segment_frames=frames, overlap=overlap
+        )
         wall = time.perf_counter() - started
         decoded = api.decode(summary.data).frames_u8
         firsts = [segment.first_frame for segment in summary.info.segments]
         row = {
             "segment_seconds": length or seconds,
             "segments": len(firsts),
+            "overlap": overlap if len(firsts) > 1 else 0,
             "bpp": summary.bpp,
             "psnr": summary.psnr,
             "epochs": summary.epochs,
@@ -128,7 +146,7 @@ def quality(seconds: float, minutes: float, bpp: float, lengths: str) -> None:
         "bpp": bpp,
         "jobs": 1,
     }
-    save("segments_quality_cpu", QUALITY_SCHEMA, {"settings": settings, "rows": rows})
+    save(name, QUALITY_SCHEMA, {"settings": settings, "rows": rows})
 
 
 @main.command()
