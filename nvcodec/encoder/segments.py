@@ -222,7 +222,7 @@ def encode_segments(
         for number, window in enumerate(windows):
             start = window.first - window.lead
             for frame in range(window.first + window.frames - window.tail, window.stop_tail):
-                result.faded[frame] = window.frames_u8[frame - start]
+                result.faded[frame] = window.frames_u8[frame - start].copy()
             result.windows.append(replace(window, frames_u8=np.empty(0, np.uint8)))
             kept = None if work_dir is None else work_dir.part(number, len(window.frames_u8))
             if kept is not None:

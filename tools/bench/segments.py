@@ -34,7 +34,7 @@ from nvcodec.io.video import read_video, write_video
 from nvcodec.metrics import mean_squared_error, psnr_from_mse
 from nvcodec.settings import DEFAULT_OVERLAP_FRAMES
 from tools.bench.memory import moving_texture
-from tools.common import HELP_OPTIONS, bunny_path, save
+from tools.common import HELP_OPTIONS, bunny_path, load, save
 
 QUALITY_SCHEMA = "nvcodec-segments-quality/1"
 JOBS_SCHEMA = "nvcodec-segments-jobs/1"
@@ -108,8 +108,9 @@ def main() -> None:
     show_default=True,
     help="The result file's name in tools/results/.",
 )
+@click.option("--append", is_flag=True, help="Keep the file's rows of other segment lengths.")
 def quality(
-    seconds: float, minutes: float, bpp: float, lengths: str, overlap: int, name: str
+    seconds: float, minutes: float, bpp: float, lengths: str, overlap: int, name: str, append: bool
 ) -> None:
     """One segment against segments of a few seconds, at one rate and one time budget."""
     clip, fps = looped_bunny(seconds)
@@ -146,6 +147,14 @@ def quality(
         "bpp": bpp,
         "jobs": 1,
     }
+    earlier = (load(name) or {}) if append else {}
+    if earlier and earlier["settings"] != settings:
+        raise click.ClickException(f"{name}.json was measured with other settings")
+    replaced = {(row["segment_seconds"], row["overlap"]) for row in rows}
+    kept = [
+        r for r in earlier.get("rows", []) if (r["segment_seconds"], r["overlap"]) not in replaced
+    ]
+    rows = sorted(kept + rows, key=lambda row: -row["segment_seconds"])
     save(name, QUALITY_SCHEMA, {"settings": settings, "rows": rows})
 
 
