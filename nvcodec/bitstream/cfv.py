@@ -313,10 +313,7 @@ def parse_cfv(data: bytes) -> ParsedCfv:
     if config.grid is not None:
         latents = _read_coded(payloads[LATS], latent_tensor_shapes(config), "LATS")
     params = parameter_count(config)
-    chunk_bytes: dict[str, int] = {}
-    for chunk_type, payload_bytes in chunks:
-        name = chunk_type.decode()
-        chunk_bytes[name] = chunk_bytes.get(name, 0) + len(payload_bytes)
+    chunk_bytes = payload_sizes(chunks)
     info = CfvInfo(
         version=(version.major, version.minor),
         min_reader_major=version.min_reader_major,
@@ -330,6 +327,14 @@ def parse_cfv(data: bytes) -> ParsedCfv:
         segments=(SegmentInfo(0, canvas.num_frames, len(data), params, config),),
     )
     return ParsedCfv(info, flow, coded_colour, latents)
+
+
+def payload_sizes(chunks: list[tuple[bytes, bytes]]) -> dict[str, int]:
+    """The payload bytes of each chunk type, in order of first appearance."""
+    sizes: dict[str, int] = {}
+    for chunk_type, payload in chunks:
+        sizes[chunk_type.decode()] = sizes.get(chunk_type.decode(), 0) + len(payload)
+    return sizes
 
 
 def _check_canvas(width: int, height: int, frames: int, fps: Fraction) -> None:

@@ -29,6 +29,7 @@ from nvcodec.bitstream.cfv import (
     head_payload,
     meta_payload,
     parse_cfv,
+    payload_sizes,
     read_head,
     read_meta,
 )
@@ -289,9 +290,7 @@ def parse_segmented(data: bytes) -> tuple[CfvInfo, SegmentedSource | None]:
         )
         for segment, entry in zip(segments, source.entries, strict=True)
     )
-    chunk_bytes: dict[str, int] = {}
-    for chunk_type, payload in chunks:
-        chunk_bytes[chunk_type.decode()] = chunk_bytes.get(chunk_type.decode(), 0) + len(payload)
+    chunk_bytes = payload_sizes(chunks)
     payloads = dict(chunks[::-1])
     info = CfvInfo(
         version=(version.major, version.minor),
