@@ -3,7 +3,15 @@ import pytest
 import torch
 
 from nvcodec.decoder.render import render
-from nvcodec.encoder.fit import LR, DivergenceGuard, FitConfig, _schedule, default_lr, fit
+from nvcodec.encoder.fit import (
+    LR,
+    DivergenceGuard,
+    FitConfig,
+    _schedule,
+    copy_matching,
+    default_lr,
+    fit,
+)
 from nvcodec.errors import DeviceError, FitError
 from nvcodec.metrics import psnr
 from nvcodec.model.coordflow import CoordFlow, ModelConfig
@@ -31,6 +39,27 @@ def test_fit_is_reproducible_for_a_seed(tiny_clip, precision) -> None:
     a = fit(tiny_clip, SMALL, config).model.state_dict()
     b = fit(tiny_clip, SMALL, config).model.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_warm_start_copies_the_tensors_whose_shapes_match() -> None:
+    torch.manual_seed(1)
+    source = CoordFlow(SMALL)
+    wider = CoordFlow(ModelConfig(num_layers=2, colour_width=48, colour_depth=2, xy_octaves=4,
+                                  t_octaves=2))  # fmt: skip
+    theirs = dict(source.named_parameters())
+    matching = [n for n, v in wider.named_parameters() if v.shape == theirs[n].shape]
+    assert any(not torch.equal(dict(wider.named_parameters())[n], theirs[n]) for n in matching)
+    assert copy_matching(source, wider) == len(matching) < len(theirs)
+    mine = dict(wider.named_parameters())
+    assert all(torch.equal(mine[name], theirs[name]) for name in matching)
+
+
+def test_a_fit_starts_from_the_model_it_is_given(tiny_clip) -> None:
+    first = fit(tiny_clip, SMALL, FitConfig(epochs=4, batch_size=512, seed=0)).model
+    config = FitConfig(epochs=0.01, batch_size=512, seed=1)
+    cold = fit(tiny_clip, SMALL, config)
+    warm = fit(tiny_clip, SMALL, config, start=first)
+    assert warm.history[-1].psnr > cold.history[-1].psnr + 3.0
 
 
 def test_time_budget_stops_the_fit(tiny_clip) -> None:

@@ -35,7 +35,7 @@ from tools.applications import (
     UPSAMPLING_SCHEMA,
 )
 from tools.bench.memory import SCHEMA as MEMORY_SCHEMA
-from tools.bench.segments import JOBS_SCHEMA, QUALITY_SCHEMA
+from tools.bench.segments import JOBS_SCHEMA, QUALITY_SCHEMA, WARM_SCHEMA
 from tools.bench.segments import MEMORY_SCHEMA as SEGMENT_MEMORY_SCHEMA
 from tools.bench.speed import SCHEMA as SPEED_SCHEMA
 from tools.common import HELP_OPTIONS, RESULTS, load
@@ -308,13 +308,17 @@ def segments_quality_section(result: dict) -> list[str]:
 
 def segments_jobs_section(result: dict) -> list[str]:
     settings = result["settings"]
-    rows = {row["jobs"]: row for row in result["rows"]}
+    one_core, one_job, two_jobs = (row["wall_seconds"] for row in result["rows"])
     return [
-        f"**Parallel segments** ({settings['clip']}, {rows[1]['segments']} segments of "
-        f"{settings['segment_seconds']:g} s, {settings['epochs']:g} epochs each; "
-        f"{machine(result)}; `python -m tools.bench.segments jobs`): `--jobs 1` "
-        f"{rows[1]['wall_seconds']:.0f} s, `--jobs 2` {rows[2]['wall_seconds']:.0f} s, a "
-        f"{result['speedup']:.2f}x speed-up on {settings['cores']} cores.",
+        f"**Parallel segments** ({settings['clip']}, {result['rows'][0]['segments']} segments "
+        f"of {settings['segment_seconds']:g} s, {settings['epochs']:g} epochs each, the best of "
+        f"{settings['repeats']} interleaved runs; {machine(result)}; "
+        "`python -m tools.bench.segments jobs`): one job on one core "
+        f"{one_core:.0f} s, one job on {settings['cores']} cores (torch's threads) "
+        f"{one_job:.0f} s, `--jobs 2` {two_jobs:.0f} s: {result['speedup']:.2f}x one job on "
+        f"all cores, {one_core / two_jobs:.2f}x one core. Two jobs can gain over one only what "
+        f"torch's own threads leave unused ({one_core / one_job:.2f}x from "
+        f"{settings['cores']} threads).",
     ]
 
 
@@ -330,6 +334,23 @@ def segments_memory_section(result: dict) -> list[str]:
         f"`--jobs {settings['jobs']}`, {settings['epochs']:g} epochs; {machine(result)}; "
         "`python -m tools.bench.segments memory`): peak resident memory of the encode and its "
         f"workers: {peaks}.",
+    ]
+
+
+def segments_warm_section(result: dict) -> list[str]:
+    settings = result["settings"]
+    rows = {(row["budget_seconds"], row["start"]): row for row in result["rows"]}
+    pairs = "; ".join(
+        f"{budget:g} s: from scratch {rows[budget, 'cold']['bpp']:.4f} bpp "
+        f"{rows[budget, 'cold']['psnr']:.2f} dB, warm {rows[budget, 'warm']['bpp']:.4f} bpp "
+        f"{rows[budget, 'warm']['psnr']:.2f} dB"
+        for budget in sorted({budget for budget, _ in rows})
+    )
+    return [
+        f"**Warm starts** ({settings['clip']}, {settings['segment_seconds']:g} s segments "
+        f"overlapping by {settings['overlap']} frames, {settings['model']}; {machine(result)}; "
+        "`python -m tools.bench.segments warm`): a segment fitted from scratch against one "
+        f"started from the decoded model of the segment before it, at the same budget: {pairs}.",
     ]
 
 
@@ -541,6 +562,7 @@ RENDERERS: dict[str, Callable[[dict], list[str]]] = {
     QUALITY_SCHEMA: segments_quality_section,
     JOBS_SCHEMA: segments_jobs_section,
     SEGMENT_MEMORY_SCHEMA: segments_memory_section,
+    WARM_SCHEMA: segments_warm_section,
     RD_SCHEMA: rd_section,
     RD_SCHEMA_V1: rd_section,
 }
@@ -565,6 +587,7 @@ SECTIONS = (
     "segments_quality_overlap_cpu",
     "segments_jobs_cpu",
     "segments_memory_cpu",
+    "segments_warm_cpu",
     "rd_bunny_320x180",
     "rd_bunny_320x180_grid",
 )

@@ -154,9 +154,11 @@ def fit(
     fit_config: FitConfig,
     fps: Fraction = Fraction(25),
     on_progress: Callable[[FitProgress], None] | None = None,
+    start: CoordFlow | None = None,
 ) -> FitResult:
-    """Overfit a fresh CoordFlow to T x H x W x 3 uint8 frames at `fps`, or to the clip of a
-    sampler built for it (which then fixes the device and the frame rate)."""
+    """Overfit a CoordFlow to T x H x W x 3 uint8 frames at `fps`, or to the clip of a sampler
+    built for it (which then fixes the device and the frame rate). The model starts fresh, or
+    from `start`'s tensors wherever their names and shapes match (a warm start)."""
     if isinstance(clip, ClipSampler):
         sampler = clip
     else:
@@ -165,7 +167,7 @@ def fit(
     if device.type == "cpu":
         retain_freed_memory()
     with flushed_denormals(device):
-        return _fit_on(sampler, model_config, fit_config, on_progress)
+        return _fit_on(sampler, model_config, fit_config, on_progress, start)
 
 
 def _fit_on(
@@ -173,11 +175,14 @@ def _fit_on(
     model_config: ModelConfig,
     fit_config: FitConfig,
     on_progress: Callable[[FitProgress], None] | None,
+    start: CoordFlow | None,
 ) -> FitResult:
     device, canvas = sampler.rgb.device, sampler.canvas
     torch.manual_seed(fit_config.seed)
     generator = torch.Generator(device=device).manual_seed(fit_config.seed)
     model = CoordFlow(model_config).to(device)
+    if start is not None:
+        copy_matching(start, model)
     # The fused step updates every tensor in one pass; the per-tensor loop costs a tenth of a
     # CPU step at these sizes.
     groups = [{"params": list(model.colour.parameters()), "lr_scale": 1.0}]
@@ -244,6 +249,20 @@ def _fit_on(
         round_latents(model.grids)
     model.eval()
     return result
+
+
+def copy_matching(source: torch.nn.Module, target: torch.nn.Module) -> int:
+    """Copy `source`'s parameters into `target`'s of the same name and shape; returns how many
+    were copied."""
+    theirs = dict(source.named_parameters())
+    copied = 0
+    with torch.no_grad():
+        for name, mine in target.named_parameters():
+            value = theirs.get(name)
+            if value is not None and value.shape == mine.shape:
+                mine.copy_(value)
+                copied += 1
+    return copied
 
 
 def train_step(

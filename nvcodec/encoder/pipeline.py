@@ -94,6 +94,7 @@ def encode_clip(
     budget_seconds: float | None = None,
     on_progress: Callable[[FitProgress], None] | None = None,
     on_phase: Callable[[str, EncodeJob], None] | None = None,
+    start: CoordFlow | None = None,
 ) -> EncodedClip:
     """Encode T x H x W x 3 uint8 frames with a model of `params` parameters, or one whose file
     comes within 10% of `bpp` bits per pixel; `metadata` is stored with the measurements added.
@@ -102,7 +103,8 @@ def encode_clip(
 
     `budget_seconds` bounds the wall time of each fit with everything around it (rate control
     and measurement, estimated before fitting); `fit_config`'s epochs bound it too. `on_phase`
-    is called as each of PHASES begins."""
+    is called as each of PHASES begins; `start` is a model to warm-start each fit from (see
+    `fit`)."""
     if (params is None) == (bpp is None):
         raise SettingsError("give the model size as a parameter count or as a bpp target")
     check_representation(representation, None)
@@ -113,7 +115,7 @@ def encode_clip(
     else:  # a grid model keeps its size; its rate follows lambda
         densest = parameter_count(grid_model_config(width, height, count, layers))
         budget = densest if grid else params_for_bpp(bpp, width, height, count)
-    attempt = (layers, grid, metadata, budget_seconds, on_progress, on_phase)
+    attempt = (layers, grid, metadata, budget_seconds, on_progress, on_phase, start)
     encoded = _encode_at(frames_u8, fps, budget, fit_config, *attempt)
     if bpp is None or bpp_within_tolerance(encoded.info.bpp, bpp):
         return encoded
@@ -166,6 +168,7 @@ def _encode_at(
     budget_seconds: float | None,
     on_progress: Callable[[FitProgress], None] | None,
     on_phase: Callable[[str, EncodeJob], None] | None,
+    start: CoordFlow | None,
 ) -> EncodedClip:
     count, height, width = frames_u8.shape[:3]
     config = model_config(budget, width, height, count, layers, grid)
@@ -189,7 +192,7 @@ def _encode_at(
             on_phase(phase, job)
 
     begin()
-    result = fit(sampler, config, fit_config, on_progress=on_progress)
+    result = fit(sampler, config, fit_config, on_progress=on_progress, start=start)
     model, canvas = result.model, result.canvas
     begin()
     psnr_unquantized = measure(model, canvas, frames_u8)[1]

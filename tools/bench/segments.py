@@ -3,15 +3,19 @@
     python -m tools.bench.segments quality    # 60 s of Bunny at 320x180: 1 segment, 4 s, 2 s
     python -m tools.bench.segments jobs       # wall time of --jobs 2 against --jobs 1
     python -m tools.bench.segments memory     # peak memory of 1080p encodes of two lengths
+    python -m tools.bench.segments warm       # a segment warm-started from its predecessor
 
 `quality` loops Bunny 320x180x132 forwards and backwards (no cut at the loop points) to 60 s
 and encodes it at one bpp target and one wall-time budget per encode, as one segment and in
 segments of 4 s and 2 s: bpp, PSNR, PSNR of the frames either side of each boundary, and the
 mean absolute change between consecutive frames at the boundaries against the source's change
 there (1.0: the decoded motion is as smooth as the source's). `jobs` encodes 24 s of the same
-clip in 4 s segments for a fixed number of epochs with one job and with two. `memory` writes
+clip in 4 s segments for a fixed number of epochs with one job on one core, one job on all
+cores (torch's threads) and two jobs. `memory` writes
 synthetic 1080p clips of two lengths to files, encodes each through `cfv encode` by 2 s
 segments with two jobs, and samples the resident memory of the encode and its workers.
+`warm` encodes one 4 s segment from scratch and from the
+decoded model of the segment before it, at the same wall-time budget and rate weight.
 Each writes tools/results/segments_<kind>_cpu.json (schemas nvcodec-segments-<kind>/1).
 """
 
@@ -28,17 +32,25 @@ from pathlib import Path
 
 import click
 import numpy as np
+import torch
 
 from nvcodec import api
+from nvcodec.bitstream.codec import decode_cfv
+from nvcodec.encoder.fit import FitConfig
+from nvcodec.encoder.pipeline import encode_clip
+from nvcodec.encoder.segments import cut
 from nvcodec.io.video import read_video, write_video
 from nvcodec.metrics import mean_squared_error, psnr_from_mse
+from nvcodec.model.config import parameter_count
+from nvcodec.model.presets import grid_model_config
 from nvcodec.settings import DEFAULT_OVERLAP_FRAMES
 from tools.bench.memory import moving_texture
 from tools.common import HELP_OPTIONS, bunny_path, load, save
 
 QUALITY_SCHEMA = "nvcodec-segments-quality/1"
-JOBS_SCHEMA = "nvcodec-segments-jobs/1"
+JOBS_SCHEMA = "nvcodec-segments-jobs/2"
 MEMORY_SCHEMA = "nvcodec-segments-memory/1"
+WARM_SCHEMA = "nvcodec-segments-warm/1"
 SIZE = (320, 180)
 GIB = 2**30
 
@@ -161,35 +173,97 @@ def quality(
 @main.command()
 @click.option("--seconds", default=24.0, show_default=True)
 @click.option("--segment-seconds", default=4.0, show_default=True)
-@click.option("--epochs", default=2.0, show_default=True)
-def jobs(seconds: float, segment_seconds: float, epochs: float) -> None:
-    """Wall time of the same segmented encode with one job and with two."""
+@click.option("--epochs", default=1.0, show_default=True)
+@click.option("--repeats", default=2, show_default=True, help="Runs of each, interleaved.")
+def jobs(seconds: float, segment_seconds: float, epochs: float, repeats: int) -> None:
+    """Wall time of the same segmented encode with one job on one core, one job on all cores
+    (torch's threads) and two jobs; the best of `repeats` interleaved runs of each."""
     clip, fps = looped_bunny(seconds)
     frames = round(segment_seconds * fps)
-    rows = []
-    for count in (1, 2):
-        started = time.perf_counter()
-        summary = api.encode(clip, fps=fps, epochs=epochs, segment_frames=frames, jobs=count)
-        wall = time.perf_counter() - started
-        rows.append(
-            {
-                "jobs": count,
-                "wall_seconds": round(wall, 1),
-                "psnr": summary.psnr,
-                "bpp": summary.bpp,
-                "segments": len(summary.info.segments),
-            }
-        )
-        click.echo(f"--jobs {count}: {wall:.1f} s, {summary.psnr:.2f} dB")
-    speedup = rows[0]["wall_seconds"] / rows[1]["wall_seconds"]
-    click.echo(f"speed-up of --jobs 2: {speedup:.2f}x")
+    cores = os.cpu_count() or 1
+    rows = [
+        {"jobs": count, "threads": threads} for count, threads in ((1, 1), (1, cores), (2, cores))
+    ]
+    for _ in range(repeats):
+        for row in rows:
+            torch.set_num_threads(row["threads"])
+            started = time.perf_counter()
+            summary = api.encode(
+                clip, fps=fps, epochs=epochs, segment_frames=frames, jobs=row["jobs"]
+            )
+            wall = time.perf_counter() - started
+            row.setdefault("runs_seconds", []).append(round(wall, 1))
+            row.update(
+                wall_seconds=min(row["runs_seconds"]),
+                psnr=summary.psnr,
+                bpp=summary.bpp,
+                segments=len(summary.info.segments),
+            )
+            click.echo(
+                f"--jobs {row['jobs']} on {row['threads']} threads: {wall:.1f} s, "
+                f"{summary.psnr:.2f} dB"
+            )
+    one_core, one_job, two_jobs = (row["wall_seconds"] for row in rows)
+    speedup = one_job / two_jobs
+    click.echo(
+        f"--jobs 2: {speedup:.2f}x one job on {cores} threads, {one_core / two_jobs:.2f}x one "
+        f"job on one core (torch's own threads: {one_core / one_job:.2f}x)"
+    )
     settings = {
         "clip": f"Bunny {SIZE[0]}x{SIZE[1]} looped to {seconds:g} s",
         "segment_seconds": segment_seconds,
         "epochs": epochs,
-        "cores": os.cpu_count(),
+        "cores": cores,
+        "repeats": repeats,
     }
     save("segments_jobs_cpu", JOBS_SCHEMA, {"settings": settings, "rows": rows, "speedup": speedup})
+
+
+@main.command()
+@click.option("--seconds", default=16.0, show_default=True, help="Length of the looped clip.")
+@click.option("--segment-seconds", default=4.0, show_default=True)
+@click.option(
+    "--budgets",
+    default="24,72",
+    show_default=True,
+    help="Seconds per segment encode; 24 is a 4 s segment's share of 6 minutes for 60 s.",
+)
+def warm(seconds: float, segment_seconds: float, budgets: str) -> None:
+    """A segment fitted from scratch against one warm-started from its predecessor's file."""
+    clip, fps = looped_bunny(seconds)
+    windows = list(cut(iter(clip), round(segment_seconds * fps), DEFAULT_OVERLAP_FRAMES))
+    previous, current = windows[1], windows[2]  # two inner segments: the same frame count
+    count, height, width = current.frames_u8.shape[:3]
+    params = parameter_count(grid_model_config(width, height, count, 2))
+    rows = []
+    for budget in (float(value) for value in budgets.split(",")):
+        fit_config = FitConfig(epochs=None, seconds=budget)
+        encoding = {"params": params, "budget_seconds": budget}
+        first = encode_clip(previous.frames_u8, fps, fit_config, **encoding)
+        before = decode_cfv(first.data).model
+        for start in ("cold", "warm"):
+            model = before if start == "warm" else None
+            encoded = encode_clip(current.frames_u8, fps, fit_config, **encoding, start=model)
+            rows.append(
+                {
+                    "budget_seconds": budget,
+                    "start": start,
+                    "bpp": encoded.info.bpp,
+                    "psnr": encoded.psnr,
+                    "epochs": encoded.epochs,
+                }
+            )
+            click.echo(
+                f"{budget:g} s, {start}: {encoded.info.bpp:.4f} bpp, {encoded.psnr:.2f} dB, "
+                f"{encoded.epochs:.1f} epochs"
+            )
+    settings = {
+        "clip": f"Bunny {SIZE[0]}x{SIZE[1]} looped to {seconds:g} s, segments 2 and 3",
+        "segment_seconds": segment_seconds,
+        "overlap": DEFAULT_OVERLAP_FRAMES,
+        "model": f"grid, {params} parameters, lambda {fit_config.rate_lambda:g}",
+    }
+    save("segments_warm_cpu", WARM_SCHEMA, {"settings": settings, "rows": rows})
 
 
 def _tree_rss(root: int) -> int:
