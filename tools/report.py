@@ -311,7 +311,8 @@ def segments_jobs_section(result: dict) -> list[str]:
     one_core, one_job, two_jobs = (row["wall_seconds"] for row in result["rows"])
     return [
         f"**Parallel segments** ({settings['clip']}, {result['rows'][0]['segments']} segments "
-        f"of {settings['segment_seconds']:g} s, {settings['epochs']:g} epochs each, the best of "
+        f"of {settings['segment_seconds']:g} s, {settings['epochs']:g} "
+        f"epoch{'' if settings['epochs'] == 1 else 's'} each, the best of "
         f"{settings['repeats']} interleaved runs; {machine(result)}; "
         "`python -m tools.bench.segments jobs`): one job on one core "
         f"{one_core:.0f} s, one job on {settings['cores']} cores (torch's threads) "
