@@ -28,13 +28,15 @@ finally:
 """
 
 INTERRUPT_AT_TORCH = """
-import os, signal, sys
+import signal, sys, threading
 
 class InterruptAtTorch:
     # A real SIGINT, delivered when the command first imports torch: Ctrl-C during start-up.
+    # Sent to this thread, so that it arrives before the import goes on (a signal sent to the
+    # process may be taken by another of its threads, and seen only later).
     def find_spec(self, name, path=None, target=None):
         if name == "torch":
-            os.kill(os.getpid(), signal.SIGINT)
+            signal.pthread_kill(threading.get_ident(), signal.SIGINT)
         return None
 
 sys.meta_path.insert(0, InterruptAtTorch())

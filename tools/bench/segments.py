@@ -16,7 +16,8 @@ synthetic 1080p clips of two lengths to files, encodes each through `cfv encode`
 segments with two jobs, and samples the resident memory of the encode and its workers.
 `warm` encodes one 4 s segment from scratch and from the
 decoded model of the segment before it, at the same wall-time budget and rate weight.
-Each writes tools/results/segments_<kind>_cpu.json (schemas nvcodec-segments-<kind>/1).
+Each writes tools/results/segments_<kind>_cpu.json (its schema: the `*_SCHEMA` constants
+below).
 """
 
 from __future__ import annotations
