@@ -1,4 +1,5 @@
-"""The README's measurement tables are generated from the committed results, never by hand."""
+"""The measurement tables (docs/measurements.md, the README's GPU table) are generated from the
+committed results, never by hand."""
 
 import json
 import subprocess
@@ -13,11 +14,11 @@ from tools import report
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_readme_tables_match_the_results() -> None:
+def test_generated_tables_match_the_results() -> None:
     check = subprocess.run(
         [sys.executable, "-m", "tools.report", "--check"], capture_output=True, cwd=ROOT
     )
-    assert check.returncode == 0, "README.md is stale: run python -m tools.report"
+    assert check.returncode == 0, check.stderr.decode()
 
 
 def test_every_result_file_names_its_schema() -> None:
@@ -35,7 +36,9 @@ def test_every_shown_result_has_a_renderer_for_its_schema() -> None:
 
 
 def test_a_result_of_an_unknown_schema_is_a_clear_error() -> None:
-    with pytest.raises(click.ClickException, match=r"x\.json: no README section for schema 'x/9'"):
+    with pytest.raises(
+        click.ClickException, match=r"x\.json: no measurements section for schema 'x/9'"
+    ):
         report.section("x", {"schema": "x/9"})
     with pytest.raises(click.ClickException, match="schema None"):
         report.section("x", {})

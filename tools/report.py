@@ -1,9 +1,10 @@
-"""Regenerate the README's measurement tables from the committed JSON in tools/results/.
+"""Regenerate the measurement tables from the committed JSON in tools/results/: those of
+docs/measurements.md and the GPU check's table in the README.
 
-    python -m tools.report          # rewrite the blocks between the README's markers
-    python -m tools.report --check  # exit 1 if the README is out of date
+    python -m tools.report          # rewrite the blocks between the pages' markers
+    python -m tools.report --check  # exit 1 if a page is out of date
 
-The tables are never edited by hand: a number in the README is a number in a result file.
+The tables are never edited by hand: a number in a table is a number in a result file.
 """
 
 from __future__ import annotations
@@ -567,7 +568,7 @@ RENDERERS: dict[str, Callable[[dict], list[str]]] = {
     RD_SCHEMA: rd_section,
     RD_SCHEMA_V1: rd_section,
 }
-"""The README section of each result file's schema (its "schema" key)."""
+"""The measurements section of each result file's schema (its "schema" key)."""
 
 SECTIONS = (
     "bunny_160x90x32_xs_curve",
@@ -592,16 +593,16 @@ SECTIONS = (
     "rd_bunny_320x180",
     "rd_bunny_320x180_grid",
 )
-"""The result files the README shows, in its order; one not there yet is left out."""
+"""The result files docs/measurements.md shows, in its order; one not there yet is left out."""
 
 
 def section(name: str, result: dict) -> list[str]:
-    """The README section of the result file `name`, rendered as its schema says."""
+    """The measurements section of the result file `name`, rendered as its schema says."""
     schema = result.get("schema")
     renderer = RENDERERS.get(schema)
     if renderer is None:
         raise click.ClickException(
-            f"tools/results/{name}.json: no README section for schema {schema!r} "
+            f"tools/results/{name}.json: no measurements section for schema {schema!r} "
             f"(known: {', '.join(sorted(RENDERERS))})"
         )
     return renderer(result)
@@ -639,23 +640,40 @@ def gpu_block() -> str:
     return "\n".join([GPU_BEGIN, "", *lines, "", GPU_END])
 
 
-BLOCKS = ((BEGIN, END, render_block), (GPU_BEGIN, GPU_END, gpu_block))
+BLOCKS = (
+    (ROOT / "docs" / "measurements.md", BEGIN, END, render_block),
+    (ROOT / "README.md", GPU_BEGIN, GPU_END, gpu_block),
+)
+"""Each generated block: the page it is in, its markers, and what renders it."""
+
+
+def updated_pages() -> dict[Path, tuple[str, str]]:
+    """Each page's text as it is and as the committed results make it."""
+    pages: dict[Path, tuple[str, str]] = {}
+    for page, begin, end, block in BLOCKS:
+        text, updated = pages.get(page, (page.read_text(), None))
+        updated = text if updated is None else updated
+        if begin not in updated or end not in updated:
+            raise click.ClickException(
+                f"{page.relative_to(ROOT)} lacks the {begin} ... {end} markers"
+            )
+        head, rest = updated.split(begin, 1)
+        pages[page] = (text, head + block() + rest.split(end, 1)[1])
+    return pages
 
 
 @click.command(context_settings=HELP_OPTIONS)
-@click.option("--check", is_flag=True, help="Only check that the README is up to date.")
+@click.option("--check", is_flag=True, help="Only check that the pages are up to date.")
 def main(check: bool) -> None:
-    readme = ROOT / "README.md"
-    text = updated = readme.read_text()
-    for begin, end, block in BLOCKS:
-        if begin not in updated or end not in updated:
-            raise click.ClickException(f"README.md lacks the {begin} ... {end} markers")
-        head, rest = updated.split(begin, 1)
-        updated = head + block() + rest.split(end, 1)[1]
+    pages = updated_pages()
+    stale = [page for page, (text, updated) in pages.items() if text != updated]
     if check:
-        sys.exit(0 if updated == text else 1)
-    readme.write_text(updated)
-    click.echo("README.md tables regenerated")
+        for page in stale:
+            click.echo(f"{page.relative_to(ROOT)} is stale: run python -m tools.report", err=True)
+        sys.exit(1 if stale else 0)
+    for page in stale:
+        page.write_text(pages[page][1])
+    click.echo(f"tables regenerated ({len(stale)} of {len(pages)} pages changed)")
 
 
 if __name__ == "__main__":
