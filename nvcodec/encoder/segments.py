@@ -183,12 +183,13 @@ its file, and whether it was kept from an interrupted run."""
 
 @dataclass
 class EncodedSegments:
-    """Each segment's one-model file and window (`Window.frames_u8` dropped), and the source
-    frames the decoder cross-fades, by frame number, to measure the joined file there."""
+    """Each segment's one-model file and window (`Window.frames_u8` dropped), and the squared
+    error of each frame the decoder cross-fades, by frame number, measured as each boundary's
+    two segments are done (so the source frames there are never kept longer)."""
 
     parts: list[bytes] = field(default_factory=list)
     windows: list[Window] = field(default_factory=list)
-    faded: dict[int, np.ndarray] = field(default_factory=dict)
+    faded_errors: dict[int, float] = field(default_factory=dict)
 
 
 def encode_segments(
@@ -206,9 +207,16 @@ def encode_segments(
     done: dict[int, bytes] = {}
     result = EncodedSegments()
     running: dict[futures.Future, SegmentTask] = {}
+    faded: dict[int, dict[int, np.ndarray]] = {}  # boundary after segment n: its source frames
 
     def ready(number: int, window: Window, data: bytes, resumed: bool) -> None:
         done[number] = data
+        for boundary in (number - 1, number):
+            if boundary in faded and boundary + 1 in done:
+                pair = result.windows[boundary : boundary + 2]
+                sources = faded.pop(boundary)
+                errors = boundary_errors(done[boundary], done[boundary + 1], pair, sources)
+                result.faded_errors.update(errors)
         if on_segment is not None:
             on_segment(number, window.first, window.frames, data, resumed)
 
@@ -220,9 +228,12 @@ def encode_segments(
 
     try:
         for number, window in enumerate(windows):
-            start = window.first - window.lead
-            for frame in range(window.first + window.frames - window.tail, window.stop_tail):
-                result.faded[frame] = window.frames_u8[frame - start].copy()
+            if window.tail:
+                start, fade = window.first - window.lead, window.stop_tail - 2 * window.tail
+                faded[number] = {
+                    frame: window.frames_u8[frame - start].copy()
+                    for frame in range(fade, window.stop_tail)
+                }
             result.windows.append(replace(window, frames_u8=np.empty(0, np.uint8)))
             kept = None if work_dir is None else work_dir.part(number, len(window.frames_u8))
             if kept is not None:
@@ -259,9 +270,28 @@ def _wait_one(
             ) from None
 
 
+def boundary_errors(
+    before: bytes, after: bytes, windows: list[Window], sources: dict[int, np.ndarray]
+) -> dict[int, float]:
+    """The squared error of each source frame (by frame number) that the decoder cross-fades
+    at the boundary between two neighbouring segments, rendered from a file of just these two
+    (the earlier one owning its lead, the later one its tail, so times shift by the first's
+    start)."""
+    first, second = windows
+    pair = join_segments([before, after], None, [(0, first.tail), (second.lead, 0)])
+    clip = ClipModels.open(pair, torch.device("cpu"))
+    numbers = sorted(sources)
+    times = torch.tensor(numbers, dtype=torch.float64) - (first.first - first.lead)
+    rendered = clip.render(View(), clip.canvas.width, clip.canvas.height, times)
+    return {
+        number: mean_squared_error(sources[number], frame)
+        for number, frame in zip(numbers, rendered, strict=True)
+    }
+
+
 def joined_clip(encoded: EncodedSegments, metadata: dict) -> EncodedClip:
-    """The file of these segments and what their encodes measured, as one encode's result;
-    the frames the decoder cross-fades are measured on the joined file."""
+    """The file of these segments and what their encodes and boundaries measured, as one
+    encode's result."""
     infos = [parse_cfv(part).info for part in encoded.parts]
     metas = [info.metadata for info in infos]
     margins = [(window.lead, window.tail) for window in encoded.windows]
@@ -273,13 +303,8 @@ def joined_clip(encoded: EncodedSegments, metadata: dict) -> EncodedClip:
     for window, meta in zip(encoded.windows, metas, strict=True):
         own = meta["psnr_per_frame"][window.lead : window.lead + window.frames]
         errors += [0.0 if p is None else mse_from_psnr(p, PEAK) for p in own]
-    if encoded.faded:
-        clip = ClipModels.open(data, torch.device("cpu"))
-        canvas = clip.canvas
-        numbers = sorted(encoded.faded)
-        rendered = clip.render(View(), canvas.width, canvas.height, torch.tensor(numbers).double())
-        for number, frame in zip(numbers, rendered, strict=True):
-            errors[number] = mean_squared_error(encoded.faded[number], frame)
+    for number, error in encoded.faded_errors.items():
+        errors[number] = error
     first = metas[0]
     frames = [window.frames for window in encoded.windows]
     return EncodedClip(
