@@ -1,5 +1,5 @@
-"""Grid models in the .cfv format (version 1.2): the ARCH extension, the LATS chunk, their
-bounds, fuzzed bytes, and a round trip of the latents."""
+"""Grid models in the .cfv format (versions 1.2 and 1.4): the ARCH extension, the LATC chunk
+(LATS before 1.4), their bounds, fuzzed bytes, and a round trip of the latents."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from helpers import edit_lists
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nvcodec.bitstream.cfv import ARCH, COLR, CRITICAL_TYPES, LATS, VERSION
+from nvcodec.bitstream.cfv import ARCH, COLR, CRITICAL_TYPES, LATC, VERSION
 from nvcodec.bitstream.codec import decode_cfv, encode_cfv, quantized_model
 from nvcodec.bitstream.container import read_container, write_container
 from nvcodec.bitstream.quantize import quantize_with_step
@@ -80,28 +80,28 @@ def test_latents_round_trip_exactly_and_render_the_same() -> None:
 
 def test_probe_describes_the_grid(sample: bytes) -> None:
     info = probe_cfv(sample)
-    assert info.version == (1, 3) and info.min_reader_major == 1
+    assert info.version == (1, 4) and info.min_reader_major == 1
     assert info.config.representation == "grid"
     assert info.config.grid.levels == 3
-    assert info.chunk_bytes["ARCH"] == 28 and "LATS" in info.chunk_bytes
+    assert info.chunk_bytes["ARCH"] == 28 and "LATC" in info.chunk_bytes
     assert info.to_dict()["architecture"]["grid"]["width"] == 30
 
 
-def test_a_grid_model_needs_its_lats_chunk(sample: bytes) -> None:
-    with pytest.raises(CfvError, match="needs a LATS chunk"):
-        probe_cfv(_without(sample, LATS))
+def test_a_grid_model_needs_its_latc_chunk(sample: bytes) -> None:
+    with pytest.raises(CfvError, match="needs a LATC"):
+        probe_cfv(_without(sample, LATC))
 
 
-def test_lats_needs_a_grid_model(sample: bytes) -> None:
+def test_latc_needs_a_grid_model(sample: bytes) -> None:
     arch = dict(_chunks(sample))[ARCH]
     with pytest.raises(CfvError, match="needs a grid model"):
         probe_cfv(_replace(sample, ARCH, arch[:12]))
 
 
-def test_lats_comes_after_colr(sample: bytes) -> None:
+def test_latc_comes_after_colr(sample: bytes) -> None:
     chunks = _chunks(sample)
     order = {t: i for i, (t, _) in enumerate(chunks)}
-    chunks[order[LATS]], chunks[order[COLR]] = chunks[order[COLR]], chunks[order[LATS]]
+    chunks[order[LATC]], chunks[order[COLR]] = chunks[order[COLR]], chunks[order[LATC]]
     with pytest.raises(CfvError, match="critical chunks must be"):
         probe_cfv(write_container(VERSION, chunks))
 
@@ -137,7 +137,7 @@ def _grid_arch(sample: bytes, **fields: int) -> bytes:
         ({"margin": 101}, "grid margin_percent 101"),
         ({"xy_octaves": 2}, "octaves must be 0"),
         ({"width": 49152, "height": 49152}, "more than the 33554432 allowed"),
-        ({"channels": 3}, "tensor model|LATS"),
+        ({"channels": 3}, "tensor model|LATC|latent coding"),
     ],
 )
 def test_hostile_grid_fields_are_refused(sample: bytes, fields: dict, message: str) -> None:

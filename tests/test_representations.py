@@ -24,7 +24,7 @@ def grid_file(tiny_clip: np.ndarray) -> bytes:
 def test_larger_lambda_gives_a_smaller_file_of_lower_quality(tiny_clip: np.ndarray) -> None:
     sparing = nvcodec.encode(tiny_clip, rate_lambda=0.01, **QUICK)
     frugal = nvcodec.encode(tiny_clip, rate_lambda=30.0, **QUICK)
-    assert frugal.info.chunk_bytes["LATS"] < sparing.info.chunk_bytes["LATS"]
+    assert frugal.info.chunk_bytes["LATC"] < sparing.info.chunk_bytes["LATC"]
     assert len(frugal.data) < len(sparing.data)
     assert frugal.psnr < sparing.psnr
     assert frugal.info.metadata["rate_lambda"] == 30.0
@@ -35,7 +35,7 @@ def test_the_mlp_representation_is_still_there(tiny_clip: np.ndarray) -> None:
     summary = nvcodec.encode(tiny_clip, model="mlp", params=8000, **QUICK)
     config = summary.info.config
     assert config.representation == "mlp" and config.grid is None
-    assert "LATS" not in summary.info.chunk_bytes
+    assert "LATC" not in summary.info.chunk_bytes
     assert summary.info.metadata["settings"]["model"] == "mlp"
 
 
@@ -61,7 +61,7 @@ def test_cli_encodes_a_grid_model_at_a_lambda(tiny_mp4: str, tmp_path: Path) -> 
     assert code == 0, stderr
     assert json.loads(stdout)["rate_lambda"] == 0.5
     code, stdout, _ = run("info", output)
-    assert code == 0 and "grid: " in stdout and "LATS" in stdout
+    assert code == 0 and "grid: " in stdout and "LATC" in stdout
 
 
 @pytest.mark.parametrize(

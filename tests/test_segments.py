@@ -3,6 +3,7 @@ encoding by segments in this process, in worker processes, on Ray, and resumed."
 
 from __future__ import annotations
 
+import concurrent.futures as futures
 import importlib.util
 import os
 import signal
@@ -63,7 +64,7 @@ def _frames(data: bytes, times: list[float], view: View | None = None) -> np.nda
 
 def test_the_index_describes_each_segment() -> None:
     info = probe_cfv(SAMPLE)
-    assert info.version == (1, 3) and info.canvas == Canvas(12, 8, sum(SPANS), FPS)
+    assert info.version == (1, 4) and info.canvas == Canvas(12, 8, sum(SPANS), FPS)
     assert [(s.first_frame, s.frames) for s in info.segments] == [(0, 4), (4, 3), (7, 5)]
     assert info.params == sum(s.params for s in info.segments)
     assert sum(s.bytes for s in info.segments) < info.bytes
@@ -260,6 +261,45 @@ def test_overlaps_are_fitted_and_measured_on_the_joined_file(tmp_path: Path) -> 
     measured = [psnr(a[None], b[None]) for a, b in zip(clip, decoded, strict=True)]
     assert summary.psnr_per_frame == pytest.approx(measured, abs=1e-3)
     assert summary.psnr == pytest.approx(psnr(clip, decoded), abs=1e-3)
+
+
+class _LastFirst:
+    """Runs every segment at once and finishes them last first, as workers may."""
+
+    capacity = 8
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[futures.Future, bytes]] = []
+
+    def submit(self, task: segments.SegmentTask) -> futures.Future:
+        future: futures.Future = futures.Future()
+        self.pending.append((future, segments.encode_segment(task)))
+        return future
+
+    def finish_last(self) -> None:
+        """Finish the last segment not yet finished."""
+        future, data = next((f, d) for f, d in reversed(self.pending) if not f.done())
+        future.set_result(data)
+
+    def close(self, abort: bool) -> None:
+        pass
+
+
+def test_segments_finishing_out_of_order_are_measured_at_every_boundary(monkeypatch) -> None:
+    clip = pan_clip(32, 24, default_trajectory(18, 32, 24), seed=3)
+    runner = _LastFirst()
+    monkeypatch.setattr(segments, "_runner", lambda plan, address: runner)
+    real_wait = segments._wait_one
+
+    def wait(running, finish) -> None:
+        runner.finish_last()
+        real_wait(running, finish)
+
+    monkeypatch.setattr(segments, "_wait_one", wait)
+    summary = api.encode(clip, **{**ENCODE, "segment_frames": 6}, overlap=1)
+    decoded = api.decode(summary.data).frames_u8
+    measured = [psnr(a[None], b[None]) for a, b in zip(clip, decoded, strict=True)]
+    assert summary.psnr_per_frame == pytest.approx(measured, abs=1e-3)
 
 
 def test_an_interrupted_encode_resumes(tiny_clip: np.ndarray, tmp_path: Path, monkeypatch):

@@ -3,9 +3,10 @@
     python -m tools.make_vectors                # check the stored vectors against this decoder
     python -m tools.make_vectors --regenerate   # refit the tiny models and rewrite spec/vectors/
 
-spec/vectors/1.0/, 1.1/ and 1.2/ keep files written by the version 1.0 encoder (float16 flow
-nets), the version 1.1 encoder and the version 1.2 encoder (the first grid model), which this
-decoder must still read; they are checked but never rewritten.
+spec/vectors/1.0/ to 1.3/ keep files written by the version 1.0 encoder (float16 flow nets), the
+version 1.1 encoder, the version 1.2 encoder (the first grid model) and the version 1.3 encoder
+(the first segmented file; grid latents not yet context coded), which this decoder must still
+read; they are checked but never rewritten.
 
 Each vector is a tiny fit of a synthetic clip. vectors.json holds, per file, its SHA-256 and the
 SHA-256 of its decoded frames (uint8 RGB, frames in order, rows top to bottom, pixels left to
@@ -37,7 +38,7 @@ from tools.common import HELP_OPTIONS
 
 VECTORS_DIR = Path(__file__).resolve().parents[1] / "spec" / "vectors"
 INDEX = VECTORS_DIR / "vectors.json"
-FROZEN_DIRS = (VECTORS_DIR / "1.0", VECTORS_DIR / "1.1", VECTORS_DIR / "1.2")
+FROZEN_DIRS = tuple(VECTORS_DIR / version for version in ("1.0", "1.1", "1.2", "1.3"))
 
 # name: (width, height, frames, fps, clip seed, qmax, architecture)
 VECTORS = {
@@ -62,6 +63,13 @@ VECTORS = {
                     flow_width=8, flow_depth=1, flow_octaves=2,
                     grid=GridConfig(width=30, height=18, levels=3, xyt_width=8, xyt_height=5,
                                     xyt_frames=3, xyt_channels=2, margin_percent=25)),
+    ),
+    "grid-context": (
+        64, 48, 4, Fraction(24), 7, 63,
+        ModelConfig(num_layers=1, colour_width=8, colour_depth=1, xy_octaves=0, t_octaves=0,
+                    flow_width=8, flow_depth=1, flow_octaves=2,
+                    grid=GridConfig(width=80, height=60, levels=2, xyt_width=10, xyt_height=8,
+                                    xyt_frames=2, xyt_channels=1, margin_percent=25)),
     ),
 }  # fmt: skip
 

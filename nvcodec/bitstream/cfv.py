@@ -3,7 +3,8 @@
 Chunks, in this order: ``HEAD`` (canvas and colour description), ``ARCH`` (the ModelConfig),
 ``FLOQ`` (the flow networks as range-coded int8 with float16 scales; version 1.0 files hold
 ``FLOW``, the flow networks as float16, instead), ``COLR`` (the colour networks, coded like
-``FLOQ``), for a grid model ``LATS`` (its latent grids, coded likewise; version 1.2), then
+``FLOQ``), for a grid model ``LATC`` (its latent grids, context coded; version 1.4; 1.2 and
+1.3 files hold ``LATS``, coded like ``FLOQ``, instead), then
 optional ancillary chunks such as ``meta`` (UTF-8 JSON). A segmented file (version 1.3,
 nvcodec.bitstream.segments) holds a ``SIDX`` index after ``HEAD`` and one model per segment.
 
@@ -35,6 +36,7 @@ from nvcodec.bitstream.bounds import (
     MAX_WIDTH,
 )
 from nvcodec.bitstream.container import Version, is_critical, read_container, write_container
+from nvcodec.bitstream.context import CONTEXT_CLASSES, GridModels, decode_grids, encode_grids
 from nvcodec.bitstream.entropy import TensorModel, decode_tensors, encode_tensors, read_model
 from nvcodec.bitstream.fields import ByteReader, ByteWriter
 from nvcodec.bitstream.tensors import (
@@ -49,7 +51,7 @@ from nvcodec.errors import CfvError
 from nvcodec.model.canvas import Canvas
 from nvcodec.model.config import ACTIVATION_NAMES, GridConfig, ModelConfig, parameter_count
 
-VERSION = Version(major=1, minor=3, min_reader_major=1)
+VERSION = Version(major=1, minor=4, min_reader_major=1)
 """The version this writer writes; a reader of major version 1 reads every 1.x file."""
 
 HEAD = b"HEAD"
@@ -58,13 +60,20 @@ FLOW = b"FLOW"
 FLOQ = b"FLOQ"
 COLR = b"COLR"
 LATS = b"LATS"
+LATC = b"LATC"
 SIDX = b"SIDX"
 META = b"meta"
-CRITICAL_TYPES = (HEAD, ARCH, FLOW, FLOQ, COLR, LATS, SIDX)
+CRITICAL_TYPES = (HEAD, ARCH, FLOW, FLOQ, COLR, LATS, LATC, SIDX)
 MLP_ORDERS = ((HEAD, ARCH, FLOQ, COLR), (HEAD, ARCH, FLOW, COLR))
 """What a reader accepts of an MLP model: the order this version writes, and that of version
 1.0 files."""
-GRID_ORDER = (HEAD, ARCH, FLOQ, COLR, LATS)
+GRID_ORDERS = ((HEAD, ARCH, FLOQ, COLR, LATC), (HEAD, ARCH, FLOQ, COLR, LATS))
+"""What a reader accepts of a grid model: the order this version writes, and that of versions
+1.2 and 1.3."""
+LATENT_CHUNKS = (LATC, LATS)
+CODING_PLAIN = 0
+CODING_BY_CONTEXT = 1
+"""A LATC grid's coding byte: one model in C order, or one per context class by wavefronts."""
 REPRESENTATION_GRID = 1
 """The code of the grid representation in an ARCH chunk's extension."""
 
@@ -177,7 +186,7 @@ def write_cfv(
         (COLR, _coded_payload(weights.colour)),
     ]
     if config.grid is not None:
-        chunks.append((LATS, _coded_payload(weights.latents)))
+        chunks.append((LATC, _context_coded_payload(weights.latents)))
     if metadata is not None:
         chunks.append((META, meta_payload(metadata)))
     return write_container(VERSION, chunks)
@@ -237,6 +246,19 @@ def _coded_payload(tensors: CodedTensors) -> bytes:
     return w.getvalue()
 
 
+def _context_coded_payload(tensors: CodedTensors) -> bytes:
+    models, payload = encode_grids(tensors.codes)
+    w = ByteWriter()
+    for scales, grid_models in zip(tensors.scales, models, strict=True):
+        w.array(scales, SCALE_DTYPE)
+        by_class = isinstance(grid_models, list)
+        w.u8(CODING_BY_CONTEXT if by_class else CODING_PLAIN)
+        for model in grid_models if by_class else [grid_models]:
+            w.raw(model.to_bytes())
+    w.raw(payload)
+    return w.getvalue()
+
+
 def meta_payload(metadata: dict) -> bytes:
     """The meta chunk of a JSON-serialisable dictionary."""
     return json.dumps(metadata, sort_keys=True, allow_nan=False, ensure_ascii=False).encode()
@@ -244,16 +266,19 @@ def meta_payload(metadata: dict) -> bytes:
 
 @dataclass(frozen=True)
 class CodedChunk:
-    """A FLOQ or COLR chunk before range decoding."""
+    """A FLOQ, COLR or LATS chunk before range decoding, or a LATC chunk (`context`), each of
+    whose tensors has one model or one per context class."""
 
     shapes: list[tuple[int, ...]]
     scales: list[np.ndarray]
-    models: list[TensorModel]
+    models: list[TensorModel] | list[GridModels]
     payload: bytes
+    context: bool = False
 
     def values(self) -> list[np.ndarray]:
         """The dequantized float32 tensors in file order (range decoding happens here)."""
-        codes = decode_tensors(self.models, self.shapes, self.payload)
+        decode = decode_grids if self.context else decode_tensors
+        codes = decode(self.models, self.shapes, self.payload)
         return CodedTensors(codes, self.scales).values()
 
 
@@ -266,7 +291,7 @@ class ParsedCfv:
     """The FLOQ chunk, or the float32 values of a version 1.0 FLOW chunk in FLOQ order."""
     colour: CodedChunk
     latents: CodedChunk | None = None
-    """The LATS chunk of a grid model."""
+    """The LATC (or LATS) chunk of a grid model."""
 
     def flow_values(self) -> list[np.ndarray]:
         return self.flow if isinstance(self.flow, list) else self.flow.values()
@@ -287,20 +312,21 @@ def parse_cfv(data: bytes) -> ParsedCfv:
     critical = tuple(chunk_type for chunk_type, _ in chunks if is_critical(chunk_type))
     if SIDX in critical:
         raise CfvError("a segmented file: read its segments through its SIDX index")
-    if critical not in (*MLP_ORDERS, GRID_ORDER):
+    if critical not in (*MLP_ORDERS, *GRID_ORDERS):
         found = ", ".join(t.decode() for t in critical) or "none"
         raise CfvError(
-            "critical chunks must be HEAD, ARCH, FLOQ (or FLOW), COLR once each, and LATS "
-            f"after them for a grid model; found {found}"
+            "critical chunks must be HEAD, ARCH, FLOQ (or FLOW), COLR once each, and LATC (or "
+            f"LATS) after them for a grid model; found {found}"
         )
     payloads = dict(chunks[::-1])  # the first of repeated ancillary chunks wins
     canvas, colour = read_head(payloads[HEAD])
     config = _read_arch(payloads[ARCH])
-    if (config.grid is not None) != (LATS in payloads):
+    latent_chunk = next((t for t in LATENT_CHUNKS if t in payloads), None)
+    if (config.grid is not None) != (latent_chunk is not None):
         raise CfvError(
-            "a grid model needs a LATS chunk"
+            "a grid model needs a LATC (or LATS) chunk"
             if config.grid is not None
-            else "a LATS chunk needs a grid model in ARCH"
+            else f"a {latent_chunk.decode()} chunk needs a grid model in ARCH"
         )
     if FLOQ in payloads:
         flow: CodedChunk | list[np.ndarray] = _read_coded(
@@ -310,8 +336,11 @@ def parse_cfv(data: bytes) -> ParsedCfv:
         flow = _read_legacy_flow(payloads[FLOW], config)
     coded_colour = _read_coded(payloads[COLR], colour_tensor_shapes(config), "COLR")
     latents = None
-    if config.grid is not None:
-        latents = _read_coded(payloads[LATS], latent_tensor_shapes(config), "LATS")
+    if latent_chunk is not None:
+        shapes = latent_tensor_shapes(config)
+        latents = _read_coded(
+            payloads[latent_chunk], shapes, latent_chunk.decode(), latent_chunk == LATC
+        )
     params = parameter_count(config)
     chunk_bytes = payload_sizes(chunks)
     info = CfvInfo(
@@ -473,7 +502,11 @@ def _read_legacy_flow(payload: bytes, config: ModelConfig) -> list[np.ndarray]:
     return [tensor[layer] for layer in range(config.num_layers) for tensor in stacked]
 
 
-def _read_coded(payload: bytes, shapes: list[tuple[int, ...]], name: str) -> CodedChunk:
+def _read_coded(
+    payload: bytes, shapes: list[tuple[int, ...]], name: str, context: bool = False
+) -> CodedChunk:
+    """A coded chunk's scales, model headers and payload: one model per tensor, or (a LATC
+    chunk, `context`) after each tensor's coding byte, one or one per context class."""
     r = ByteReader(payload)
     scales, models = [], []
     for shape in shapes:
@@ -481,11 +514,20 @@ def _read_coded(payload: bytes, shapes: list[tuple[int, ...]], name: str) -> Cod
         if not np.all(np.isfinite(channel_scales) & (channel_scales >= 0)):
             raise CfvError(f"the {name} chunk holds a scale that is negative or not finite")
         scales.append(channel_scales.astype(np.float32))
-        models.append(read_model(r))
+        if not context:
+            models.append(read_model(r))
+            continue
+        coding = r.u8("latent coding")
+        if coding == CODING_PLAIN:
+            models.append(read_model(r))
+        elif coding == CODING_BY_CONTEXT:
+            models.append([read_model(r) for _ in range(CONTEXT_CLASSES)])
+        else:
+            raise CfvError(f"unknown latent coding {coding}")
     coded = r.raw(r.remaining, f"{name} payload")
     if len(coded) % 4:
         raise CfvError(f"range-coded payload of {len(coded)} bytes is not whole 32-bit words")
-    return CodedChunk(shapes, scales, models, coded)
+    return CodedChunk(shapes, scales, models, coded, context)
 
 
 def read_meta(payload: bytes | None) -> dict:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import ClassVar
 
 import constriction
@@ -203,7 +204,10 @@ def _check_codes(q: np.ndarray) -> np.ndarray:
     return flat
 
 
-def _categorical(model: LaplaceModel | HistogramModel) -> object:
+@lru_cache(maxsize=256)
+def coder_model(model: LaplaceModel | HistogramModel) -> object:
+    """The constriction model that codes symbols (less the first symbol) under `model`; kept,
+    as a context-coded grid codes many short runs under each of its few models."""
     probabilities = frequencies(model.masses()).astype(np.float64)
     return constriction.stream.model.Categorical(probabilities, perfect=False)
 
@@ -246,10 +250,36 @@ def encode_tensors(tensors: Sequence[np.ndarray]) -> tuple[list[TensorModel], by
     for q in tensors:
         model = fit_model(q)
         models.append(model)
-        if not isinstance(model, ConstantModel):
-            symbols = np.asarray(q).ravel().astype(np.int32) - model.first_symbol
-            encoder.encode(symbols, _categorical(model))
+        encode_codes(encoder, np.asarray(q).ravel(), model)
     return models, encoder.get_compressed().astype("<u4").tobytes()
+
+
+def encode_codes(encoder: object, codes: np.ndarray, model: TensorModel) -> None:
+    """Append 1-D int8 codes to a range encoder under `model` (a constant model codes nothing)."""
+    if not isinstance(model, ConstantModel):
+        encoder.encode(codes.astype(np.int32) - model.first_symbol, coder_model(model))
+
+
+def range_decoder(payload: bytes) -> object:
+    """A range decoder of a payload of whole 32-bit words."""
+    if len(payload) % 4:
+        raise CfvError(f"range-coded payload of {len(payload)} bytes is not whole 32-bit words")
+    words = np.frombuffer(payload, dtype="<u4").astype(np.uint32)
+    return constriction.stream.queue.RangeDecoder(words)
+
+
+def decode_codes(decoder: object, model: TensorModel, count: int) -> np.ndarray:
+    """The next `count` codes (int32) from a range decoder under `model`."""
+    if isinstance(model, ConstantModel):
+        return np.full(count, model.value, dtype=np.int32)
+    if count == 0:
+        return np.zeros(0, dtype=np.int32)
+    try:
+        symbols = decoder.decode(coder_model(model), count)
+    except (AssertionError, ValueError, RuntimeError) as exc:
+        # constriction reports undecodable data with a plain AssertionError.
+        raise CfvError(f"range-coded payload is corrupt ({exc})") from None
+    return symbols.astype(np.int32) + model.first_symbol
 
 
 def decode_tensors(
@@ -265,25 +295,11 @@ def decode_tensors(
     """
     if len(models) != len(shapes):
         raise ValueError("need one shape per tensor model")
-    if len(payload) % 4:
-        raise CfvError(f"range-coded payload of {len(payload)} bytes is not whole 32-bit words")
-    words = np.frombuffer(payload, dtype="<u4").astype(np.uint32)
-    decoder = constriction.stream.queue.RangeDecoder(words)
+    decoder = range_decoder(payload)
     out = []
     for model, shape in zip(models, shapes, strict=True):
-        count = math.prod(shape)
         if min(shape, default=0) < 0:
             raise ValueError(f"negative dimension in shape {shape}")
-        if isinstance(model, ConstantModel):
-            out.append(np.full(shape, model.value, dtype=np.int8))
-            continue
-        if count == 0:
-            out.append(np.zeros(shape, dtype=np.int8))
-            continue
-        try:
-            symbols = decoder.decode(_categorical(model), count)
-        except (AssertionError, ValueError, RuntimeError) as exc:
-            # constriction reports undecodable data with a plain AssertionError.
-            raise CfvError(f"range-coded payload is corrupt ({exc})") from None
-        out.append((symbols + model.first_symbol).astype(np.int8).reshape(shape))
+        codes = decode_codes(decoder, model, math.prod(shape))
+        out.append(codes.astype(np.int8).reshape(shape))
     return out

@@ -7,8 +7,8 @@ frames with the frames it overlaps of its neighbours (its lead and tail, fitted 
 decoder can cross-fade there), so the encoder's parts and the reader's segments go through the
 same code as whole files.
 Layout: ``HEAD`` (the whole clip), ``SIDX`` (the index), each segment's ``ARCH``, ``FLOQ``,
-``COLR`` and (grid models) ``LATS`` in frame order with nothing between them, then ancillary
-chunks such as ``meta``.
+``COLR`` and (grid models) ``LATC`` or ``LATS`` in frame order with nothing between them, then
+ancillary chunks such as ``meta``.
 """
 
 from __future__ import annotations

@@ -212,7 +212,7 @@ def encode_segments(
     def ready(number: int, window: Window, data: bytes, resumed: bool) -> None:
         done[number] = data
         for boundary in (number - 1, number):
-            if boundary in faded and boundary + 1 in done:
+            if boundary in faded and boundary in done and boundary + 1 in done:
                 pair = result.windows[boundary : boundary + 2]
                 sources = faded.pop(boundary)
                 errors = boundary_errors(done[boundary], done[boundary + 1], pair, sources)

@@ -45,24 +45,25 @@ def frequencies(weights: list[int]) -> list[int]:
     return f
 
 
-def decode_tensors(headers: list[bytes], sizes: list[int], payload: bytes) -> list[list[int]]:
-    """The symbols of each tensor (`sizes` elements each) from their model headers and the
-    range-coded payload, as spec/cfv.md section 4 describes them."""
-    words = list(struct.unpack(f"<{len(payload) // 4}I", payload))
-    words.reverse()
+class RangeDecoder:
+    """The decoder of section 4.5 over one payload."""
 
-    def next_word() -> int:
-        return words.pop() if words else 0
+    MASK = 2**64 - 1
 
-    mask = 2**64 - 1
-    point = next_word() << 32 | next_word()
-    lower, size = 0, mask
-    out = []
-    for header, count in zip(headers, sizes, strict=True):
+    def __init__(self, payload: bytes) -> None:
+        self.words = list(struct.unpack(f"<{len(payload) // 4}I", payload))
+        self.words.reverse()
+        self.point = self.next_word() << 32 | self.next_word()
+        self.lower, self.size = 0, self.MASK
+
+    def next_word(self) -> int:
+        return self.words.pop() if self.words else 0
+
+    def decode(self, header: bytes, count: int) -> list[int]:
+        """`count` symbols under the model of `header`."""
         model = _model(header)
         if isinstance(model, int):
-            out.append([model] * count)
-            continue
+            return [model] * count
         first, weights = model
         cdf = [0]
         for f in frequencies(weights):
@@ -70,16 +71,67 @@ def decode_tensors(headers: list[bytes], sizes: list[int], payload: bytes) -> li
         assert cdf[-1] == 2**24
         symbols = []
         for _ in range(count):
-            scale = size >> 24
-            quantile = ((point - lower) & mask) // scale
+            scale = self.size >> 24
+            quantile = ((self.point - self.lower) & self.MASK) // scale
             assert quantile < 2**24
             i = bisect.bisect_right(cdf, quantile) - 1
-            lower = (lower + scale * cdf[i]) & mask
-            size = scale * (cdf[i + 1] - cdf[i])
-            if size < 2**32:
-                lower = (lower << 32) & mask
-                size <<= 32
-                point = (point << 32 & mask) | next_word()
+            self.lower = (self.lower + scale * cdf[i]) & self.MASK
+            self.size = scale * (cdf[i + 1] - cdf[i])
+            if self.size < 2**32:
+                self.lower = (self.lower << 32) & self.MASK
+                self.size <<= 32
+                self.point = (self.point << 32 & self.MASK) | self.next_word()
             symbols.append(first + i)
-        out.append(symbols)
+        return symbols
+
+
+def decode_tensors(headers: list[bytes], sizes: list[int], payload: bytes) -> list[list[int]]:
+    """The symbols of each tensor (`sizes` elements each) from their model headers and the
+    range-coded payload, as spec/cfv.md section 4 describes them."""
+    decoder = RangeDecoder(payload)
+    return [decoder.decode(header, count) for header, count in zip(headers, sizes, strict=True)]
+
+
+def decode_grids(
+    headers: list[list[bytes]], shapes: list[tuple[int, ...]], payload: bytes
+) -> list[list[int]]:
+    """The symbols of each grid of a LATC chunk, in C order, from its model headers (one, or
+    one per context class) and the payload, as spec/cfv.md section 4.7 describes them."""
+    decoder = RangeDecoder(payload)
+    out = []
+    for grid_headers, shape in zip(headers, shapes, strict=True):
+        slices = 1
+        for n in shape[:-2]:
+            slices *= n
+        if len(grid_headers) == 1:
+            out.append(decoder.decode(grid_headers[0], slices * shape[-2] * shape[-1]))
+        else:
+            out.append(_by_wavefronts(decoder, grid_headers, slices, shape[-2], shape[-1]))
     return out
+
+
+def _by_wavefronts(
+    decoder: RangeDecoder, headers: list[bytes], slices: int, rows: int, columns: int
+) -> list[int]:
+    q = [[[0] * columns for _ in range(rows)] for _ in range(slices)]
+
+    def magnitude(s: int, i: int, j: int) -> int:
+        return abs(q[s][i][j]) if 0 <= i < rows and 0 <= j < columns else 0
+
+    for d in range(2 * (rows - 1) + columns):
+        front = [(s, i, d - 2 * i) for s in range(slices) for i in range(rows)]
+        front = [(s, i, j) for s, i, j in front if 0 <= j < columns]
+        classes = [
+            min(
+                2 * (magnitude(s, i, j - 1) + magnitude(s, i - 1, j))
+                + magnitude(s, i - 1, j - 1)
+                + magnitude(s, i - 1, j + 1),
+                len(headers) - 1,
+            )
+            for s, i, j in front
+        ]
+        for k, header in enumerate(headers):
+            chosen = [at for at, c in zip(front, classes, strict=True) if c == k]
+            for (s, i, j), value in zip(chosen, decoder.decode(header, len(chosen)), strict=True):
+                q[s][i][j] = value
+    return [value for grid in q for row in grid for value in row]
