@@ -35,6 +35,7 @@ from tools.applications import (
     STABILIZATION_SCHEMA,
     UPSAMPLING_SCHEMA,
 )
+from tools.bench.latent_coding import SCHEMA as LATENT_CODING_SCHEMA
 from tools.bench.memory import SCHEMA as MEMORY_SCHEMA
 from tools.bench.segments import JOBS_SCHEMA, QUALITY_SCHEMA, WARM_SCHEMA
 from tools.bench.segments import MEMORY_SCHEMA as SEGMENT_MEMORY_SCHEMA
@@ -339,6 +340,24 @@ def segments_memory_section(result: dict) -> list[str]:
     ]
 
 
+def latent_coding_section(result: dict) -> list[str]:
+    settings = result["settings"]
+    points = "; ".join(
+        f"lambda {row['setting']['rate_lambda']:g}: {row['latent_bytes']:,} bytes against "
+        f"{row['latent_bytes_one_model']:,} "
+        f"({100 * (row['latent_bytes'] / row['latent_bytes_one_model'] - 1):+.1f}%)"
+        for row in result["rows"]
+    )
+    return [
+        f"**Context coding of the latents** (the grid files of `{settings['bench']}`, their "
+        "latents recoded with one model per grid as format 1.3 coded them; "
+        f"{machine(result)}; `python -m tools.bench.latent_coding WORKDIR`): the latents' "
+        f"bytes by context against one model per grid, {points}. BD-rate RGB against "
+        f"{settings['anchor']}: {result['context']:+.1f}% as coded, {result['one_model']:+.1f}% "
+        "for the same fits coded with one model per grid.",
+    ]
+
+
 def segments_warm_section(result: dict) -> list[str]:
     settings = result["settings"]
     rows = {(row["budget_seconds"], row["start"]): row for row in result["rows"]}
@@ -565,6 +584,7 @@ RENDERERS: dict[str, Callable[[dict], list[str]]] = {
     JOBS_SCHEMA: segments_jobs_section,
     SEGMENT_MEMORY_SCHEMA: segments_memory_section,
     WARM_SCHEMA: segments_warm_section,
+    LATENT_CODING_SCHEMA: latent_coding_section,
     RD_SCHEMA: rd_section,
     RD_SCHEMA_V1: rd_section,
 }
@@ -592,6 +612,7 @@ SECTIONS = (
     "segments_warm_cpu",
     "rd_bunny_320x180",
     "rd_bunny_320x180_grid",
+    "latent_coding_bunny_320x180",
 )
 """The result files docs/measurements.md shows, in its order; one not there yet is left out."""
 
