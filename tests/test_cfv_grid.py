@@ -159,15 +159,21 @@ def test_stepped_codes_are_clipped_to_the_int8_range() -> None:
         quantize_with_step(np.zeros((1, 2)), 0.1)
 
 
+@pytest.fixture(scope="module", params=["grid.cfv", "grid-context.cfv"])
+def fuzzed(request: pytest.FixtureRequest) -> bytes:
+    """A grid file whose latents are coded with one model per grid, and one coded by context."""
+    return (GRID_VECTOR.parent / request.param).read_bytes()
+
+
 @settings(max_examples=120, deadline=None)
 @given(edit_lists())
-def test_damaged_grid_files_decode_cleanly_or_are_refused(sample: bytes, edits) -> None:
-    assert decode_outcome(mutate(sample, edits)) in {"ok", "refused"}
+def test_damaged_grid_files_decode_cleanly_or_are_refused(fuzzed: bytes, edits) -> None:
+    assert decode_outcome(mutate(fuzzed, edits)) in {"ok", "refused"}
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.integers(0, 6), edit_lists())
 def test_damaged_grid_chunks_with_valid_crcs_decode_cleanly_or_are_refused(
-    sample: bytes, chunk: int, edits
+    fuzzed: bytes, chunk: int, edits
 ) -> None:
-    assert decode_outcome(mutate_chunk(sample, chunk, edits)) in {"ok", "refused"}
+    assert decode_outcome(mutate_chunk(fuzzed, chunk, edits)) in {"ok", "refused"}
