@@ -23,8 +23,7 @@ from nvcodec.bitstream.entropy import (
     TensorModel,
     decode_codes,
     encode_codes,
-    estimated_bits,
-    fit_model,
+    fit_model_and_bits,
     range_decoder,
 )
 
@@ -42,23 +41,32 @@ def slice_shape(shape: Sequence[int]) -> tuple[int, int, int]:
     return math.prod(shape[:-2]), shape[-2], shape[-1]
 
 
-def context_classes(codes: np.ndarray) -> np.ndarray:
-    """Each code's context class, from codes [slices, rows, columns]."""
-    magnitude = np.pad(np.abs(codes.astype(np.int32)), ((0, 0), (1, 0), (1, 1)))
-    left, up = magnitude[:, 1:, :-2], magnitude[:, :-1, 1:-1]
-    up_left, up_right = magnitude[:, :-1, :-2], magnitude[:, :-1, 2:]
+def context_class(
+    left: np.ndarray, up: np.ndarray, up_left: np.ndarray, up_right: np.ndarray
+) -> np.ndarray:
+    """The context class of codes whose neighbours have these magnitudes."""
     return np.minimum(2 * (left + up) + up_left + up_right, CONTEXT_CLASSES - 1)
 
 
-def fit_grid_models(codes: np.ndarray) -> GridModels:
-    """The cheaper coding of one grid's int8 codes (two or more axes), headers included: one
-    model, or one per context class."""
-    grid = np.asarray(codes).reshape(slice_shape(np.shape(codes)))
-    classes = context_classes(grid)
-    by_class = [grid[classes == k] for k in range(CONTEXT_CLASSES)]
-    if sum(estimated_bits(codes) for codes in by_class) < estimated_bits(grid):
-        return [fit_model(codes) for codes in by_class]
-    return fit_model(grid)
+def context_classes(codes: np.ndarray) -> np.ndarray:
+    """Each code's context class, from codes [slices, rows, columns]."""
+    magnitude = np.pad(np.abs(codes.astype(np.int32)), ((0, 0), (1, 0), (1, 1)))
+    return context_class(
+        magnitude[:, 1:, :-2],
+        magnitude[:, :-1, 1:-1],
+        magnitude[:, :-1, :-2],
+        magnitude[:, :-1, 2:],
+    )
+
+
+def _fit_grid_models(grid: np.ndarray, classes: np.ndarray) -> GridModels:
+    """The cheaper coding of one grid's int8 codes [slices, rows, columns] of these context
+    classes, headers included: one model, or one per class."""
+    by_class = [fit_model_and_bits(grid[classes == k]) for k in range(CONTEXT_CLASSES)]
+    one_model, one_model_bits = fit_model_and_bits(grid)
+    if sum(bits for _, bits in by_class) < one_model_bits:
+        return [model for model, _ in by_class]
+    return one_model
 
 
 def encode_grids(tensors: Sequence[np.ndarray]) -> tuple[list[GridModels], bytes]:
@@ -69,12 +77,13 @@ def encode_grids(tensors: Sequence[np.ndarray]) -> tuple[list[GridModels], bytes
     all_models = []
     for tensor in tensors:
         grid = np.asarray(tensor).reshape(slice_shape(np.shape(tensor)))
-        models = fit_grid_models(grid)
+        classes = context_classes(grid)
+        models = _fit_grid_models(grid, classes)
         all_models.append(models)
         if not isinstance(models, list):
             encode_codes(encoder, grid.ravel(), models)
             continue
-        classes = context_classes(grid).ravel()
+        classes = classes.ravel()
         rows, columns = grid.shape[1:]
         wavefront = 2 * np.arange(rows)[:, None] + np.arange(columns)
         keys = np.broadcast_to(wavefront, grid.shape).ravel() * CONTEXT_CLASSES + classes
@@ -115,11 +124,11 @@ def _decode_by_wavefronts(
     positions, starts = _wavefront_positions(slices, rows, columns)
     for start, stop in zip(starts[:-1], starts[1:], strict=True):
         at = positions[start:stop]
-        classes = np.minimum(
-            2 * (magnitude[at - 1] + magnitude[at - stride])
-            + magnitude[at - stride - 1]
-            + magnitude[at - stride + 1],
-            CONTEXT_CLASSES - 1,
+        classes = context_class(
+            magnitude[at - 1],
+            magnitude[at - stride],
+            magnitude[at - stride - 1],
+            magnitude[at - stride + 1],
         )
         for k in np.unique(classes):
             chosen = at[classes == k]

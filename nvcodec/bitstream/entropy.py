@@ -168,23 +168,21 @@ def _fit_histogram(counts: np.ndarray) -> tuple[HistogramModel, float]:
 
 def fit_model(q: np.ndarray) -> TensorModel:
     """The model with the fewest estimated bits (header included) for int8 codes ``q``."""
-    return _cheapest_model(q)[0]
+    return fit_model_and_bits(q)[0]
 
 
 def estimated_bits(q: np.ndarray) -> float:
     """Bits that :func:`encode_tensors` spends on int8 codes ``q``, header included, to within
     the range coder's few bits of overhead per stream."""
-    model, bits = _cheapest_model(q)
-    return 8.0 * len(model.to_bytes()) if isinstance(model, ConstantModel) else bits
+    return fit_model_and_bits(q)[1]
 
 
-def _cheapest_model(q: np.ndarray) -> tuple[TensorModel, float]:
+def fit_model_and_bits(q: np.ndarray) -> tuple[TensorModel, float]:
+    """:func:`fit_model` and :func:`estimated_bits` of int8 codes ``q``, found once."""
     flat = _check_codes(q)
-    if flat.size == 0:
-        return ConstantModel(0), 0.0
-    lo, hi = int(flat.min()), int(flat.max())
-    if lo == hi:
-        return ConstantModel(lo), 0.0
+    if flat.size == 0 or flat.min() == flat.max():
+        model = ConstantModel(int(flat[0]) if flat.size else 0)
+        return model, 8.0 * len(model.to_bytes())
     if flat.size > MAX_COUNT:
         raise ValueError(f"tensors are limited to {MAX_COUNT} elements")
     counts = np.bincount(flat.astype(np.int64) - SYMBOL_MIN, minlength=ALPHABET)
