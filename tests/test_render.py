@@ -6,11 +6,19 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nvcodec.decoder.render import render, render_layers, render_raw
+from nvcodec.decoder.render import (
+    CACHED_ACTIVATIONS,
+    MAX_CPU_RENDER_BATCH,
+    default_render_batch,
+    render,
+    render_layers,
+    render_raw,
+)
 from nvcodec.metrics import psnr
 from nvcodec.model.canvas import Canvas
 from nvcodec.model.coordflow import CoordFlow, ModelConfig
 from nvcodec.model.coordinates import frame_times, pixel_coordinates, resampled_frames
+from nvcodec.model.presets import config_for_preset, grid_model_config
 
 CANVAS = Canvas(width=32, height=24, num_frames=8, fps=Fraction(24))
 
@@ -78,3 +86,15 @@ def test_psnr() -> None:
     b[0, 0, 0, 0] = 255
     assert psnr(a, b) == pytest.approx(10 * np.log10(96))
     assert psnr(a, a) == float("inf")
+
+
+def test_render_chunks_follow_the_colour_network_width() -> None:
+    cpu = torch.device("cpu")
+    wide = config_for_preset("xs", 320, 180, 132)
+    narrow = grid_model_config(320, 180, 132)
+    # A wide MLP's chunk keeps its activations in cache; a narrow net's grows to the cap.
+    assert default_render_batch(wide, cpu) * wide.colour_width * wide.num_layers <= 2 * (
+        CACHED_ACTIVATIONS
+    )
+    assert default_render_batch(narrow, cpu) == MAX_CPU_RENDER_BATCH
+    assert default_render_batch(wide, torch.device("cuda")) > MAX_CPU_RENDER_BATCH

@@ -16,6 +16,7 @@ from nvcodec.runtime import render_precision, retain_freed_memory
 
 FRAMES_PER_GROUP = 64
 CACHED_ACTIVATIONS = 1_500_000
+MAX_CPU_RENDER_BATCH = 1 << 15
 
 
 @dataclass(frozen=True)
@@ -73,15 +74,17 @@ def render_raw(
 def default_render_batch(config: ModelConfig, device: torch.device) -> int:
     """Pixels per rendering chunk.
 
-    On a CPU, few enough that a chunk's activations (about 1.5M floats over all layers) stay
-    in the cores' caches: 720p frames of the xs preset rendered 4x faster in chunks of 4096
-    pixels than of 131072, and the s preset 1.3x faster in chunks of 1024 than of 8192. A GPU
+    On a CPU, few enough that a chunk's activations (about CACHED_ACTIVATIONS floats over all
+    layers) stay in the cores' caches, and no more: a wide MLP renders several times faster in
+    small chunks than in large ones. A narrow network, as the grid model's, is cheap per pixel,
+    and the fixed cost of each chunk's few dozen operations decides instead, so chunks grow to
+    MAX_CPU_RENDER_BATCH (`python -m tools.bench.render_grid --batch` measures both ways). A GPU
     needs large batches to fill its units.
     """
     if device.type != "cpu":
         return 1 << 18
     fitting = CACHED_ACTIVATIONS / (config.num_layers * config.colour_width)
-    return 1 << min(13, max(9, round(math.log2(fitting))))
+    return 1 << min(MAX_CPU_RENDER_BATCH.bit_length() - 1, max(9, round(math.log2(fitting))))
 
 
 def render(

@@ -2,6 +2,7 @@
 320x180x132, default grids), rendered at 720p and 1080p.
 
     python -m tools.bench.render_grid
+    python -m tools.bench.render_grid --batch 8192 --batch 32768   # chunk sizes, same run
 
 The latents are random integers, the weights random: the work per pixel does not depend on
 them. Writes tools/results/render_grid_<device>.json (schema nvcodec-grid-render/1), with the
@@ -27,7 +28,14 @@ CLIP = (320, 180, 132)
 @click.command(context_settings=HELP_OPTIONS)
 @click.option("--device", default="auto", show_default=True)
 @click.option("--seconds", default=10.0, show_default=True, help="Rendering time per size.")
-def main(device: str, seconds: float) -> None:
+@click.option(
+    "--batch",
+    type=int,
+    multiple=True,
+    help="Pixels per rendering chunk, one run each, interleaved over two rounds.  "
+    "[default: the renderer's]",
+)
+def main(device: str, seconds: float, batch: tuple[int, ...]) -> None:
     """Measure the grid model's rendering throughput at 720p and 1080p."""
     dev = resolve_device(device)
     torch.manual_seed(0)
@@ -38,14 +46,24 @@ def main(device: str, seconds: float) -> None:
     canvas = Canvas(*CLIP, 25)
     precision = render_precision(dev)
     ceiling = matmul_ceiling(dev, precision, 8192 if dev.type == "cuda" else 2048, 5)
-    rows = render_speed("grid", dev, seconds, ceiling, RENDER_SIZES, model, canvas)
+    rows = []
+    for _ in range(2 if batch else 1):
+        for pixels in batch or (None,):
+            rows += render_speed("grid", dev, seconds, ceiling, RENDER_SIZES, model, canvas, pixels)
     for row in rows:
-        click.echo(f"render grid {row['size']:>5s} {row['fps']:8.3f} fps")
+        click.echo(
+            f"render grid {row['size']:>5s} in chunks of {row['batch_pixels']:6d}: "
+            f"{row['fps']:8.3f} fps"
+        )
     save(
         f"render_grid_{dev.type}",
         SCHEMA,
         {
-            "settings": {"clip": "x".join(map(str, CLIP)), "seconds": seconds},
+            "settings": {
+                "clip": "x".join(map(str, CLIP)),
+                "seconds": seconds,
+                "batches": list(batch) or "default",
+            },
             "model": {"params": count_parameters(model), "config": model.config.to_dict()},
             "ceiling_gflops": {precision_name(precision): round(ceiling / 1e9, 2)},
             "render": rows,

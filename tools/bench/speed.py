@@ -31,7 +31,7 @@ import click
 import torch
 
 from nvcodec.api import encode
-from nvcodec.decoder.render import render
+from nvcodec.decoder.render import default_render_batch, render
 from nvcodec.encoder.fit import FitConfig, default_batch_size, fit
 from nvcodec.environment import describe_environment
 from nvcodec.io.video import read_video
@@ -97,9 +97,11 @@ def render_speed(
     sizes: dict[str, tuple[int, int]] = RENDER_SIZES,
     model: CoordFlow | None = None,
     canvas: Canvas | None = None,
+    batch_pixels: int | None = None,
 ) -> list[dict]:
     """Render frames of each size until `budget` seconds have passed (at least one frame), of
-    a fresh model of the preset on FIT_CLIP, or of `model` on `canvas` (`preset` its label)."""
+    a fresh model of the preset on FIT_CLIP, or of `model` on `canvas` (`preset` its label), in
+    chunks of `batch_pixels` (the renderer's default when not given)."""
     if model is None or canvas is None:
         width, height, count = FIT_CLIP
         model = CoordFlow(config_for_preset(preset, width, height, count))
@@ -107,14 +109,15 @@ def render_speed(
     model = model.to(device).eval()
     config, count = model.config, canvas.num_frames
     times = torch.arange(RENDER_FRAMES, dtype=torch.float64) % count
+    batch = batch_pixels or default_render_batch(config, device)
     rows = []
     for name, (out_w, out_h) in sizes.items():
         warm_up_height = out_h if device.type == "cuda" else min(out_h, 16)
-        next(iter(render(model, canvas, out_w, warm_up_height, times[:1])))
+        next(iter(render(model, canvas, out_w, warm_up_height, times[:1], batch)))
         synchronize(device)
         start = time.perf_counter()
         frames = 0
-        for _ in render(model, canvas, out_w, out_h, times):
+        for _ in render(model, canvas, out_w, out_h, times, batch):
             frames += 1
             synchronize(device)
             if time.perf_counter() - start >= budget:
@@ -130,6 +133,7 @@ def render_speed(
                 "width": out_w,
                 "height": out_h,
                 "frames": frames,
+                "batch_pixels": batch,
                 "fps": round(frames / elapsed, 3),
                 "pixels_per_second": round(pixels_per_second),
                 "flops_per_pixel": render_flops_per_pixel(config, out_w * out_h),
