@@ -47,6 +47,15 @@ DENOISING_SCHEMA = "nvcodec-denoising/1"
 SEGMENTATION_SCHEMA = "nvcodec-segmentation/1"
 
 
+GRID_RESULTS = "The grid model's results get _grid in their names."
+
+
+def result_name(application: str, representation: str) -> str:
+    """The results' file stem: the MLP's under the application's name, the grid model's with
+    `_grid` after it."""
+    return f"applications_{application}" + ("_grid" if representation == "grid" else "")
+
+
 def model_config(
     params: int, clip: np.ndarray, layers: int = 2, representation: str = "mlp"
 ) -> ModelConfig:
@@ -123,10 +132,12 @@ def timed(run: Callable[[], dict]) -> dict:
 # --- 1. upsampling ---
 
 
-def upsampling_case(name: str, truth: np.ndarray, factor: int, params: int, epochs: float):
+def upsampling_case(
+    name: str, truth: np.ndarray, factor: int, params: int, epochs: float, representation: str
+) -> dict:
     count, height, width = truth.shape[:3]
     small = resize_frames(truth, (width // factor, height // factor))
-    model, canvas, fitting = fitted(small, params, epochs)
+    model, canvas, fitting = fitted(small, params, epochs, representation)
     row = {
         "clip": name,
         "fitted_size": [canvas.width, canvas.height],
@@ -152,7 +163,8 @@ def main() -> None:
 @main.command()
 @click.option("--epochs", default=60.0, show_default=True, help="Fitting effort per clip.")
 @click.option("--params", default=25_000, show_default=True)
-def upsampling(epochs: float, params: int) -> None:
+@representation_option("mlp", GRID_RESULTS)
+def upsampling(epochs: float, params: int, representation: str) -> None:
     """Fit a 4x-downsampled clip (80x45, area filter), render at 320x180, compare with the true
     320x180 frames beside bilinear and nearest upsampling of the same small clip."""
     frames, width, height = 32, 320, 180
@@ -161,20 +173,22 @@ def upsampling(epochs: float, params: int) -> None:
         bunny = read_video(bunny_path(), 0, frames, (width, height)).frames_u8
         pan = pan_clip(width, height, default_trajectory(frames, width, height), seed=SEED)
         rows = [
-            upsampling_case("bunny", bunny, 4, params, epochs),
-            upsampling_case("synthetic pan", pan, 4, params, epochs),
+            upsampling_case("bunny", bunny, 4, params, epochs, representation),
+            upsampling_case("synthetic pan", pan, 4, params, epochs, representation),
         ]
         return {"settings": {"factor": 4, "frames": frames, "params": params}, "rows": rows}
 
-    save("applications_upsampling", UPSAMPLING_SCHEMA, timed(run))
+    save(result_name("upsampling", representation), UPSAMPLING_SCHEMA, timed(run))
 
 
 # --- 2. interpolation ---
 
 
-def interpolation_case(name: str, clip: np.ndarray, params: int, epochs: float) -> dict:
+def interpolation_case(
+    name: str, clip: np.ndarray, params: int, epochs: float, representation: str
+) -> dict:
     even, odd = clip[0::2], clip[1::2]
-    model, canvas, fitting = fitted(even, params, epochs)
+    model, canvas, fitting = fitted(even, params, epochs, representation)
     inner = len(even) - 1  # odd frames between two even ones; the last odd frame has no right
     halfway = torch.arange(inner, dtype=torch.float64) + 0.5
     ours = np.stack(list(render(model, canvas, canvas.width, canvas.height, halfway)))
@@ -197,7 +211,8 @@ def interpolation_case(name: str, clip: np.ndarray, params: int, epochs: float) 
 @main.command()
 @click.option("--epochs", default=30.0, show_default=True, help="Fitting effort per clip.")
 @click.option("--params", default=25_000, show_default=True)
-def interpolation(epochs: float, params: int) -> None:
+@representation_option("mlp", GRID_RESULTS)
+def interpolation(epochs: float, params: int, representation: str) -> None:
     """Fit the even frames of a 32-frame clip at 160x90; render each odd frame at its sub-frame
     time and compare with the true frame, beside blending its two neighbours and repeating the
     previous one."""
@@ -207,15 +222,15 @@ def interpolation(epochs: float, params: int) -> None:
         bunny = read_video(bunny_path(), 0, frames, (width, height)).frames_u8
         pan = pan_clip(width, height, default_trajectory(frames, width, height), seed=SEED)
         rows = [
-            interpolation_case("bunny", bunny, params, epochs),
-            interpolation_case("synthetic pan", pan, params, epochs),
+            interpolation_case("bunny", bunny, params, epochs, representation),
+            interpolation_case("synthetic pan", pan, params, epochs, representation),
         ]
         return {
             "settings": {"frames": frames, "size": [width, height], "params": params},
             "rows": rows,
         }
 
-    save("applications_interpolation", INTERPOLATION_SCHEMA, timed(run))
+    save(result_name("interpolation", representation), INTERPOLATION_SCHEMA, timed(run))
 
 
 # --- 3. stabilization ---
@@ -282,17 +297,21 @@ def jitter(path: np.ndarray, smooth: np.ndarray) -> dict:
 @main.command()
 @click.option("--epochs", default=25.0, show_default=True, help="Fitting effort.")
 @click.option("--params", default=25_000, show_default=True)
+@representation_option("mlp", GRID_RESULTS)
 @click.option("--sigma", default=3.0, show_default=True, help="Smoothing, in frames.")
 @click.option("--shake", default=2.0, show_default=True, help="RMS shake per axis, pixels.")
-def stabilization(epochs: float, params: int, sigma: float, shake: float) -> None:
+def stabilization(
+    epochs: float, params: int, representation: str, sigma: float, shake: float
+) -> None:
     """A synthetic pan shaken by a known amount: the camera path the flow recovered, before and
     after smoothing, and the motion measured in the plain and the stabilized renders."""
     frames, width, height = 40, 128, 72
+    name = result_name("stabilization", representation)
 
     def run() -> dict:
         smooth, shaken = shaken_pan(frames, width, height, shake)
         clip = pan_clip(width, height, shaken, seed=SEED)
-        model, canvas, fitting = fitted(clip, params, epochs)
+        model, canvas, fitting = fitted(clip, params, epochs, representation)
         source = torch.arange(frames, dtype=torch.float64)
         layer = dominant_layer(model, canvas)
         with torch.no_grad():
@@ -312,13 +331,13 @@ def stabilization(epochs: float, params: int, sigma: float, shake: float) -> Non
             "plain render, measured": jitter(measured_path(plain), smooth),
             "stabilized render, measured": jitter(measured_path(steady), smooth),
         }
-        for name, row in rows.items():
-            click.echo(f"{name:30s} {row}")
+        for path_name, row in rows.items():
+            click.echo(f"{path_name:30s} {row}")
         # A still frame cannot show shake; the middle row over time (an x-t slice, two pixel
         # rows per frame) can.
         slices = np.stack([np.repeat(v[:, height // 2], 2, axis=0) for v in (clip, steady)])
         figure = strip([np.stack((clip[frames // 2], steady[frames // 2])), slices])
-        write_png(RESULTS / "applications_stabilization.png", figure)
+        write_png(RESULTS / f"{name}.png", figure)
         return {
             "settings": {
                 "clip": f"synthetic pan {width}x{height}x{frames}, shake {shake} px RMS per axis",
@@ -328,11 +347,11 @@ def stabilization(epochs: float, params: int, sigma: float, shake: float) -> Non
             },
             "fit": fitting,
             "jitter": rows,
-            "strip": "applications_stabilization.png: left the input, right the stabilized "
-            "render; top the middle frame, bottom the middle row over time (x-t slice)",
+            "strip": f"{name}.png: left the input, right the stabilized render; top the middle "
+            "frame, bottom the middle row over time (x-t slice)",
         }
 
-    save("applications_stabilization", STABILIZATION_SCHEMA, timed(run))
+    save(name, STABILIZATION_SCHEMA, timed(run))
 
 
 # --- 4. denoising ---
@@ -341,8 +360,9 @@ def stabilization(epochs: float, params: int, sigma: float, shake: float) -> Non
 @main.command()
 @click.option("--epochs", default=15.0, show_default=True, help="Fitting effort.")
 @click.option("--params", default=50_000, show_default=True)
+@representation_option("mlp", GRID_RESULTS)
 @click.option("--noise", default=10.0, show_default=True, help="Noise sigma in 8-bit levels.")
-def denoising(epochs: float, params: int, noise: float) -> None:
+def denoising(epochs: float, params: int, representation: str, noise: float) -> None:
     """Fit Bunny 160x90x32 with Gaussian noise added; PSNR of the fit and of the noisy input
     against the clean frames."""
     frames, width, height = 32, 160, 90
@@ -352,7 +372,7 @@ def denoising(epochs: float, params: int, noise: float) -> None:
         rng = np.random.default_rng(SEED)
         noisy = np.clip(np.round(clean + rng.normal(0, noise, clean.shape)), 0, 255)
         noisy = noisy.astype(np.uint8)
-        model, canvas, fitting = fitted(noisy, params, epochs)
+        model, canvas, fitting = fitted(noisy, params, epochs, representation)
         ours = render_all(model, canvas, width, height)
         result = {
             "settings": {"clip": f"bunny {width}x{height}x{frames}", "noise_sigma": noise},
@@ -367,7 +387,7 @@ def denoising(epochs: float, params: int, noise: float) -> None:
         )
         return result
 
-    save("applications_denoising", DENOISING_SCHEMA, timed(run))
+    save(result_name("denoising", representation), DENOISING_SCHEMA, timed(run))
 
 
 # --- 5. segmentation ---
@@ -386,11 +406,11 @@ def best_iou(labels: np.ndarray, mask: np.ndarray, layers: int) -> tuple[float, 
 @main.command()
 @click.option("--epochs", default=20.0, show_default=True, help="Fitting effort.")
 @click.option("--params", default=25_000, show_default=True)
-@representation_option("mlp", "The grid model's results go to applications_segmentation_grid.*")
+@representation_option("mlp", GRID_RESULTS)
 def segmentation(epochs: float, params: int, representation: str) -> None:
     """A textured disc crossing a panning background (same texture statistics: only motion
     tells them apart); IoU of the alpha argmax with the disc's true mask."""
-    name = "applications_segmentation" + ("_grid" if representation == "grid" else "")
+    name = result_name("segmentation", representation)
     frames, width, height, radius = 32, 128, 72, 22.0
 
     def run() -> dict:
@@ -436,12 +456,13 @@ def segmentation(epochs: float, params: int, representation: str) -> None:
 
 
 @main.command(name="all")
+@representation_option("mlp", GRID_RESULTS)
 @click.pass_context
-def run_all(context: click.Context) -> None:
+def run_all(context: click.Context, representation: str) -> None:
     """All five, with their default settings."""
     started = time.perf_counter()
     for command in (segmentation, stabilization, upsampling, interpolation, denoising):
-        context.invoke(command)
+        context.invoke(command, representation=representation)
     click.echo(f"all done in {time.perf_counter() - started:.0f} s")
 
 

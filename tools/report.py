@@ -47,6 +47,7 @@ from tools.study import (
     COMPENSATION_SCHEMA,
     CURVE_SCHEMA,
     FLOW_SCHEMA,
+    GRID_ABLATION_SCHEMA,
     PRECISION_SCHEMA,
     SWEEP_SCHEMA,
 )
@@ -340,6 +341,27 @@ def segments_memory_section(result: dict) -> list[str]:
     ]
 
 
+def grid_ablation_section(result: dict) -> list[str]:
+    settings = result["settings"]
+    base = result["rows"][0]
+    rows = [
+        [row["variant"], f"{row['bytes']:,}", f"{row['bpp']:.4f}", f"{row['psnr']:.2f}"]
+        + [f"{100 * (row['bytes'] / base['bytes'] - 1):+.1f}%"]
+        + [f"{row['psnr'] - base['psnr']:+.2f}", f"{row['fit_seconds']:.0f}"]
+        for row in result["rows"]
+    ]
+    header = ["fit", "bytes", "bpp", "PSNR (dB)", "bytes vs first", "dB vs first", "fit (s)"]
+    return [
+        f"**The grid model's fit, one piece at a time** ({result['clip']}, the default grid "
+        f"model of {result['model']['params']:,} parameters, lambda {settings['rate_lambda']:g}, "
+        f"{settings['epochs']:g} epochs each; {machine(result)}; "
+        "`python -m tools.study grid-ablation`). Each row changes one thing against the first; "
+        "the seeds show the spread a change has to beat:",
+        "",
+        *markdown_table(header, rows, "lrrrrrr"),
+    ]
+
+
 def latent_coding_section(result: dict) -> list[str]:
     settings = result["settings"]
     points = "; ".join(
@@ -461,8 +483,21 @@ def published_lines() -> list[str]:
     ]
 
 
+def strip_file(result: dict) -> str:
+    """The PNG an application's result describes in its "strip" entry."""
+    return result["strip"].split(":", 1)[0]
+
+
+def representation_of(fit: dict) -> tuple[str, str]:
+    """How a section names the model an application fitted, and the command's flag for it."""
+    if fit.get("model") == "grid":
+        return "the grid model, ", " --model grid"
+    return "the MLP, ", ""
+
+
 def upsampling_section(result: dict) -> list[str]:
     fit = result["rows"][0]["fit"]
+    model, flag = representation_of(fit)
     small, large = result["rows"][0]["fitted_size"], result["rows"][0]["true_size"]
     rows = [
         [r["clip"], f"{r['psnr_coordflow']:.2f}", f"{r['psnr_bilinear']:.2f}"]
@@ -475,9 +510,9 @@ def upsampling_section(result: dict) -> list[str]:
         f"**Upsampling, the paper's Figure 5 protocol.** Fitted at {small[0]}x{small[1]} (the "
         f"true frames area-downscaled {result['settings']['factor']}x), rendered at "
         f"{large[0]}x{large[1]} and compared with the true frames, beside classic upsampling of "
-        f"the same small clip ({result['settings']['frames']} frames, {fit['params']:,} "
+        f"the same small clip ({result['settings']['frames']} frames, {model}{fit['params']:,} "
         f"parameters, {fit['epochs']:g} epochs; {machine(result)}; "
-        "`python -m tools.applications upsampling`):",
+        f"`python -m tools.applications upsampling{flag}`):",
         "",
         *markdown_table(header, rows, "lrrrr"),
     ]
@@ -485,6 +520,7 @@ def upsampling_section(result: dict) -> list[str]:
 
 def interpolation_section(result: dict) -> list[str]:
     fit = result["rows"][0]["fit"]
+    model, flag = representation_of(fit)
     size = result["settings"]["size"]
     rows = [
         [r["clip"], f"{r['psnr_coordflow']:.2f}", f"{r['psnr_blend']:.2f}"]
@@ -496,8 +532,8 @@ def interpolation_section(result: dict) -> list[str]:
     return [
         f"**Frame interpolation.** Fitted on the even frames of {result['settings']['frames']} "
         f"at {size[0]}x{size[1]}; each odd frame rendered at its half-frame time, against the "
-        f"true frame ({fit['params']:,} parameters, {fit['epochs']:g} epochs; {machine(result)};"
-        " `python -m tools.applications interpolation`):",
+        f"true frame ({model}{fit['params']:,} parameters, {fit['epochs']:g} epochs; "
+        f"{machine(result)}; `python -m tools.applications interpolation{flag}`):",
         "",
         *markdown_table(header, rows, "lrrrr"),
     ]
@@ -505,6 +541,7 @@ def interpolation_section(result: dict) -> list[str]:
 
 def stabilization_section(result: dict) -> list[str]:
     settings, fit = result["settings"], result["fit"]
+    model, flag = representation_of(fit)
     rows = [
         [name, f"{row['rms_deviation_px']:.2f}", f"{row['rms_second_difference_px']:.2f}"]
         for name, row in result["jitter"].items()
@@ -512,29 +549,30 @@ def stabilization_section(result: dict) -> list[str]:
     header = ["path", "RMS deviation from the smooth pan", "RMS second difference"]
     return [
         f"**Stabilization.** A {settings['clip']} (band-limited, periods of about 6 frames and "
-        f"up), fitted with {fit['params']:,} parameters for {fit['epochs']:g} epochs "
+        f"up), fitted with {model}{fit['params']:,} parameters, for {fit['epochs']:g} epochs "
         f"({fit['psnr_on_fitted_frames']:.2f} dB), then decoded with `--stabilize "
         f"{settings['sigma_frames']:g}` ({machine(result)}; "
-        "`python -m tools.applications stabilization`). Paths are in pixels; *measured* ones "
-        "come from phase correlation of neighbouring frames:",
+        f"`python -m tools.applications stabilization{flag}`). Paths are in pixels; *measured* "
+        "ones come from phase correlation of neighbouring frames:",
         "",
         *markdown_table(header, rows, "lrr"),
         "",
-        "![stabilization](tools/results/applications_stabilization.png)",
+        f"![stabilization](tools/results/{strip_file(result)})",
     ]
 
 
 def denoising_section(result: dict) -> list[str]:
     settings, fit = result["settings"], result["fit"]
+    model, flag = representation_of(fit)
     rows = [
         ["noisy input", f"{result['psnr_noisy_vs_clean']:.2f}"],
         ["CoordFlow fit of the noisy input", f"{result['psnr_fit_vs_clean']:.2f}"],
     ]
     return [
         f"**Denoising.** {settings['clip'].capitalize()} with Gaussian noise of sigma "
-        f"{settings['noise_sigma']:g}/255 added, fitted with {fit['params']:,} parameters for "
-        f"{fit['epochs']:g} epochs ({machine(result)}; `python -m tools.applications "
-        "denoising`):",
+        f"{settings['noise_sigma']:g}/255 added, fitted with {model}{fit['params']:,} "
+        f"parameters, for {fit['epochs']:g} epochs ({machine(result)}; "
+        f"`python -m tools.applications denoising{flag}`):",
         "",
         *markdown_table(["frames", "PSNR against the clean frames (dB)"], rows, "lr"),
         "",
@@ -544,6 +582,7 @@ def denoising_section(result: dict) -> list[str]:
 
 def segmentation_section(result: dict) -> list[str]:
     settings, fit = result["settings"], result["fit"]
+    model, flag = representation_of(fit)
     row = [f"{result['iou']:.3f}", f"{result['iou_per_frame_min']:.3f}"]
     row += [
         f"{result['iou_per_frame_max']:.3f}",
@@ -552,17 +591,17 @@ def segmentation_section(result: dict) -> list[str]:
     header = ["IoU, whole clip", "worst frame", "best frame", "mean alpha per layer"]
     return [
         f"**Segmentation.** A {settings['clip']}, both with the same texture statistics, so "
-        f"only motion tells them apart; {fit['params']:,} parameters, {fit['epochs']:g} epochs "
-        f"({fit['psnr_on_fitted_frames']:.2f} dB; {machine(result)}; "
-        "`python -m tools.applications segmentation`). The argmax of the alphas against the "
-        "disc's true mask, with the better of the two layer assignments:",
+        f"only motion tells them apart; {model}{fit['params']:,} parameters, "
+        f"{fit['epochs']:g} epochs ({fit['psnr_on_fitted_frames']:.2f} dB; {machine(result)}; "
+        f"`python -m tools.applications segmentation{flag}`). The argmax of the alphas against "
+        "the disc's true mask, with the better of the two layer assignments:",
         "",
         *markdown_table(header, [row], "rrrl"),
         "",
         "Frames, `--alpha-map`, and the background layer alone (`--layer "
         f"{1 - result['object_layer']}`), which paints the background the disc hides:",
         "",
-        "![segmentation](tools/results/applications_segmentation.png)",
+        f"![segmentation](tools/results/{strip_file(result)})",
     ]
 
 
@@ -585,6 +624,7 @@ RENDERERS: dict[str, Callable[[dict], list[str]]] = {
     SEGMENT_MEMORY_SCHEMA: segments_memory_section,
     WARM_SCHEMA: segments_warm_section,
     LATENT_CODING_SCHEMA: latent_coding_section,
+    GRID_ABLATION_SCHEMA: grid_ablation_section,
     RD_SCHEMA: rd_section,
     RD_SCHEMA_V1: rd_section,
 }
@@ -598,10 +638,15 @@ SECTIONS = (
     "fit_sweep_160x90x32",
     "precision_160x90x32",
     "applications_upsampling",
+    "applications_upsampling_grid",
     "applications_interpolation",
+    "applications_interpolation_grid",
     "applications_stabilization",
+    "applications_stabilization_grid",
     "applications_denoising",
+    "applications_denoising_grid",
     "applications_segmentation",
+    "applications_segmentation_grid",
     "speed_cpu",
     "gpu/speed",
     "memory_cpu",
@@ -613,6 +658,7 @@ SECTIONS = (
     "rd_bunny_320x180",
     "rd_bunny_320x180_grid",
     "latent_coding_bunny_320x180",
+    "grid_ablation_bunny_320x180x132",
 )
 """The result files docs/measurements.md shows, in its order; one not there yet is left out."""
 

@@ -6,6 +6,7 @@
     python -m tools.study compensation   # quantization cost, plain and with compensation
     python -m tools.study precision  # float32 against bfloat16 products, by batch and budget
     python -m tools.study grid       # one grid-model fit of Bunny 320x180x132, added to a sweep
+    python -m tools.study grid-ablation  # the grid model's fit, one piece changed at a time
 
 Every command records the device, library versions and settings beside its numbers, under a
 schema of its own (the constants below), by which tools/report.py renders it.
@@ -23,7 +24,7 @@ import torch
 
 from nvcodec.bitstream.codec import encode_cfv, quantized_model
 from nvcodec.encoder.compensate import quantize_with_compensation
-from nvcodec.encoder.fit import FitConfig, FitProgress, clip_sampler, fit
+from nvcodec.encoder.fit import OPTIMISERS, FitConfig, FitProgress, clip_sampler, fit
 from nvcodec.io.video import read_video
 from nvcodec.metrics import psnr
 from nvcodec.model.canvas import Canvas
@@ -41,6 +42,8 @@ FLOW_SCHEMA = "nvcodec-flow-recovery/1"
 COMPENSATION_SCHEMA = "nvcodec-compensation/1"
 GRID_SCHEMA = "nvcodec-grid-sweep/1"
 GRID_SWEEP = "grid_sweep_bunny_320x180x132"
+GRID_ABLATION_SCHEMA = "nvcodec-grid-ablation/1"
+GRID_ABLATION = "grid_ablation_bunny_320x180x132"
 
 
 def fit_and_score(
@@ -348,6 +351,7 @@ def compensation(epochs: float, frames: int, steps_per_round: int, levels: str) 
 @click.option("--batch", default=16384, show_default=True)
 @click.option("--epochs", type=float, help="Epoch budget (the result is then load-independent).")
 @click.option("--seconds", type=float, help="Fitting time budget (needs an idle machine).")
+@click.option("--optimiser", type=click.Choice(OPTIMISERS), default="adamw", show_default=True)
 def grid(
     rate_lambda: float,
     latent_lr: float,
@@ -355,24 +359,20 @@ def grid(
     batch: int,
     epochs: float | None,
     seconds: float | None,
+    optimiser: str,
 ) -> None:
     """Fit the grid model to Bunny 320x180x132, store it (qmax 127) and add the file's bpp and
     decoded PSNR to tools/results/grid_sweep_bunny_320x180x132.json."""
-    clip = read_video(bunny_path(), 0, 132, (320, 180)).frames_u8
-    count, height, width_px = clip.shape[:3]
-    config = grid_model_config(width_px, height, count)
-    config = ModelConfig.from_dict({**config.to_dict(), "colour_width": width})
+    clip = bunny_clip()
+    config = ModelConfig.from_dict({**clip_grid_config(clip).to_dict(), "colour_width": width})
     fit_config = FitConfig(
         epochs=epochs,
         seconds=seconds,
         batch_size=batch,
         rate_lambda=rate_lambda,
         latent_lr_scale=latent_lr,
+        optimiser=optimiser,
     )
-    result = fit(clip, config, fit_config)
-    data = encode_cfv(result.model, result.canvas)
-    decoded = quantized_model(result.model)
-    value = psnr(clip, render_all(decoded, result.canvas, width_px, height))
     run = {
         "settings": {
             "rate_lambda": rate_lambda,
@@ -381,7 +381,35 @@ def grid(
             "batch_size": batch,
             "epochs": epochs,
             "seconds": seconds,
+            "optimiser": optimiser,
         },
+        **grid_fit_scored(clip, config, fit_config),
+    }
+    click.echo(json.dumps(run))
+    path = RESULTS / f"{GRID_SWEEP}.json"
+    runs = json.loads(path.read_text())["runs"] if path.exists() else []
+    save(GRID_SWEEP, GRID_SCHEMA, {"clip": "bunny 320x180x132", "runs": [*runs, run]})
+
+
+def bunny_clip() -> np.ndarray:
+    """Bunny 320x180x132, the rate-distortion bench's clip."""
+    return read_video(bunny_path(), 0, 132, (320, 180)).frames_u8
+
+
+def clip_grid_config(clip: np.ndarray) -> ModelConfig:
+    """The default grid model of a T x H x W x 3 clip."""
+    count, height, width = clip.shape[:3]
+    return grid_model_config(width, height, count)
+
+
+def grid_fit_scored(clip: np.ndarray, config: ModelConfig, fit_config: FitConfig) -> dict:
+    """Fit, store (qmax 127) and decode; the fit's effort and the file's size and PSNR."""
+    count, height, width = clip.shape[:3]
+    result = fit(clip, config, fit_config)
+    data = encode_cfv(result.model, result.canvas)
+    decoded = quantized_model(result.model)
+    value = psnr(clip, render_all(decoded, result.canvas, width, height))
+    return {
         "epochs": round(result.epochs, 2),
         "fit_seconds": round(result.seconds, 1),
         "precision": result.precision,
@@ -389,10 +417,51 @@ def grid(
         "bpp": round(8 * len(data) / clip[..., 0].size, 4),
         "psnr": round(value, 3),
     }
-    click.echo(json.dumps(run))
-    path = RESULTS / f"{GRID_SWEEP}.json"
-    runs = json.loads(path.read_text())["runs"] if path.exists() else []
-    save(GRID_SWEEP, GRID_SCHEMA, {"clip": "bunny 320x180x132", "runs": [*runs, run]})
+
+
+GRID_ABLATION_VARIANTS = {
+    "as encoded": {},
+    "no rate term (lambda 0)": {"rate_lambda": 0.0},
+    "no straight-through tail": {"straight_through_from": 1.0},
+    "Muon for the nets' weights": {"optimiser": "muon"},
+    "seed 1": {"seed": 1},
+    "seed 2": {"seed": 2},
+}
+"""What each piece of the grid model's rate-aware fit does, one change at a time; the seeds
+show the spread a change must beat, and whether a best-of-seeds warm-up would pay."""
+
+
+@main.command(name="grid-ablation")
+@click.option("--lambda", "rate_lambda", default=0.1, show_default=True)
+@click.option("--epochs", default=8.0, show_default=True, help="Epochs per fit (seeded).")
+@click.option(
+    "--variant",
+    type=click.Choice(list(GRID_ABLATION_VARIANTS)),
+    multiple=True,
+    help="[default: all]",
+)
+def grid_ablation(rate_lambda: float, epochs: float, variant: tuple[str, ...]) -> None:
+    """Fit the grid model to Bunny 320x180x132 with one piece of the fit changed at a time, at
+    equal epochs; tools/results/grid_ablation_bunny_320x180x132.json."""
+    clip = bunny_clip()
+    config = clip_grid_config(clip)
+    rows = []
+    for name in variant or GRID_ABLATION_VARIANTS:
+        change = GRID_ABLATION_VARIANTS[name]
+        fit_config = FitConfig(**{"epochs": epochs, "rate_lambda": rate_lambda, **change})
+        row = {"variant": name, "change": change, **grid_fit_scored(clip, config, fit_config)}
+        click.echo(json.dumps(row))
+        rows.append(row)
+    save(
+        GRID_ABLATION,
+        GRID_ABLATION_SCHEMA,
+        {
+            "clip": "bunny 320x180x132",
+            "settings": {"rate_lambda": rate_lambda, "epochs": epochs},
+            "model": {"params": count_parameters(CoordFlow(config)), "config": config.to_dict()},
+            "rows": rows,
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import torch
 
 from nvcodec.encoder.latent_rate import LatentRate, noisy, round_latents, straight_through
 from nvcodec.encoder.loss import coordflow_loss
+from nvcodec.encoder.muon import StackedMuon
 from nvcodec.encoder.sampler import ClipSampler
 from nvcodec.errors import FitError
 from nvcodec.metrics import psnr_from_mse
@@ -38,6 +39,7 @@ from nvcodec.settings import (
 
 LR = 2e-2  # peak learning rate up to LR_WIDTH (tools/results/fit_sweep_160x90x32.json)
 LR_WIDTH = 144  # the xs preset's colour width, where LR was chosen
+OPTIMISERS = ("adamw", "muon")
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,8 @@ class FitConfig:
     follows a linear warm-up then a cosine to zero over the run's progress: steps for an epoch
     budget (bit-reproducible for a seed), fitting time for a wall-clock budget. The peak rate,
     when not given, follows the model's width (`default_lr`). `precision` is that of the
-    colour nets' products (`nvcodec.runtime.resolve_precision`).
+    colour nets' products (`nvcodec.runtime.resolve_precision`). `optimiser` "muon" steps the
+    nets' weight matrices by Muon (`nvcodec.encoder.muon`) and the rest by AdamW.
 
     A grid model's latents learn at `latent_lr_scale` times the rate, and the loss adds
     `rate_lambda` times their estimated bits per pixel (`nvcodec.encoder.latent_rate`): the
@@ -76,6 +79,7 @@ class FitConfig:
     seed: int = 0
     device: str = "auto"
     precision: str = "auto"
+    optimiser: str = "adamw"
     report_every: float = 1.0
 
     def __post_init__(self) -> None:
@@ -93,6 +97,8 @@ class FitConfig:
             raise FitError("batch size and learning rate must be positive")
         if self.rate_lambda < 0:
             raise FitError("the rate's lambda must not be negative")
+        if self.optimiser not in OPTIMISERS:
+            raise FitError(f"unknown optimiser {self.optimiser!r}; use {', '.join(OPTIMISERS)}")
 
 
 @dataclass(frozen=True)
@@ -183,24 +189,9 @@ def _fit_on(
     model = CoordFlow(model_config).to(device)
     if start is not None:
         copy_matching(start, model)
-    # The fused step updates every tensor in one pass; the per-tensor loop costs a tenth of a
-    # CPU step at these sizes.
-    groups = [{"params": list(model.colour.parameters()), "lr_scale": 1.0}]
-    if model.flow is not None:
-        groups.append(
-            {"params": list(model.flow.parameters()), "lr_scale": fit_config.flow_lr_scale}
-        )
-    rate = None
-    if model.grids is not None:
-        rate = LatentRate(model.grids).to(device)
-        groups.append(
-            {"params": list(model.grids.parameters()), "lr_scale": fit_config.latent_lr_scale}
-        )
-        groups.append({"params": list(rate.parameters()), "lr_scale": 1.0})
+    rate = None if model.grids is None else LatentRate(model.grids).to(device)
     peak_lr = fit_config.lr or default_lr(model_config)
-    optimiser = torch.optim.AdamW(
-        groups, lr=peak_lr, weight_decay=fit_config.weight_decay, fused=True
-    )
+    optimiser = make_optimiser(model, rate, fit_config, peak_lr)
     batch_size = fit_config.batch_size or default_batch_size(device, model_config)
     steps_per_epoch = sampler.num_pixels / batch_size
     total_steps = (
@@ -251,6 +242,60 @@ def _fit_on(
     return result
 
 
+class Optimisers:
+    """Optimisers of disjoint parameters, stepped, zeroed and saved as one."""
+
+    def __init__(self, *optimisers: torch.optim.Optimizer) -> None:
+        self.optimisers = optimisers
+
+    @property
+    def param_groups(self) -> list[dict]:
+        return [group for optimiser in self.optimisers for group in optimiser.param_groups]
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for optimiser in self.optimisers:
+            optimiser.zero_grad(set_to_none=set_to_none)
+
+    def step(self) -> None:
+        for optimiser in self.optimisers:
+            optimiser.step()
+
+    def state_dict(self) -> list[dict]:
+        return [optimiser.state_dict() for optimiser in self.optimisers]
+
+    def load_state_dict(self, states: list[dict]) -> None:
+        for optimiser, state in zip(self.optimisers, states, strict=True):
+            optimiser.load_state_dict(state)
+
+
+def make_optimiser(
+    model: CoordFlow, rate: LatentRate | None, fit_config: FitConfig, lr: float
+) -> torch.optim.Optimizer | Optimisers:
+    """AdamW over every tensor, or with `fit_config.optimiser` "muon", Muon over the nets'
+    weight matrices and AdamW over the rest; each parameter group carries its `lr_scale`."""
+    nets = [(model.colour, 1.0)]
+    if model.flow is not None:
+        nets.append((model.flow, fit_config.flow_lr_scale))
+    adamw_groups, muon_groups = [], []
+    for net, scale in nets:
+        if fit_config.optimiser == "muon":
+            muon_groups.append({"params": list(net.weights), "lr_scale": scale})
+            adamw_groups.append({"params": list(net.biases), "lr_scale": scale})
+        else:
+            adamw_groups.append({"params": list(net.parameters()), "lr_scale": scale})
+    if model.grids is not None and rate is not None:
+        adamw_groups.append(
+            {"params": list(model.grids.parameters()), "lr_scale": fit_config.latent_lr_scale}
+        )
+        adamw_groups.append({"params": list(rate.parameters()), "lr_scale": 1.0})
+    # The fused step updates every tensor in one pass; the per-tensor loop costs a tenth of a
+    # CPU step at these sizes.
+    adamw = torch.optim.AdamW(adamw_groups, lr=lr, weight_decay=fit_config.weight_decay, fused=True)
+    if not muon_groups:
+        return adamw
+    return Optimisers(adamw, StackedMuon(muon_groups, lr=lr, weight_decay=fit_config.weight_decay))
+
+
 def copy_matching(source: torch.nn.Module, target: torch.nn.Module) -> int:
     """Copy `source`'s parameters into `target`'s of the same name and shape; returns how many
     were copied."""
@@ -267,7 +312,7 @@ def copy_matching(source: torch.nn.Module, target: torch.nn.Module) -> int:
 
 def train_step(
     model: CoordFlow,
-    optimiser: torch.optim.Optimizer,
+    optimiser: torch.optim.Optimizer | Optimisers,
     sampler: ClipSampler,
     batch_size: int,
     generator: torch.Generator,
@@ -360,7 +405,7 @@ class DivergenceGuard:
     def __init__(
         self,
         model: torch.nn.Module,
-        optimiser: torch.optim.Optimizer,
+        optimiser: torch.optim.Optimizer | Optimisers,
         limit: int = 3,
         blowup: float = 3.0,
     ) -> None:

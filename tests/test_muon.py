@@ -1,0 +1,88 @@
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nvcodec.encoder.fit import DivergenceGuard, FitConfig, Optimisers, fit, make_optimiser
+from nvcodec.encoder.latent_rate import LatentRate
+from nvcodec.encoder.muon import StackedMuon, orthogonalised
+from nvcodec.errors import FitError
+from nvcodec.model.coordflow import CoordFlow
+from nvcodec.model.presets import grid_model_config
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    stack=st.integers(1, 3),
+    rows=st.integers(2, 24),
+    columns=st.integers(2, 24),
+    seed=st.integers(0, 2**16),
+)
+def test_orthogonalised_matrices_have_singular_values_near_one(stack, rows, columns, seed) -> None:
+    generator = torch.Generator().manual_seed(seed)
+    update = torch.randn(stack, rows, columns, generator=generator, dtype=torch.float64)
+    singular = torch.linalg.svdvals(orthogonalised(update))
+    # The quintic iteration trades exactness for speed: values land near 1, not on it.
+    assert singular.min() > 0.5
+    assert singular.max() < 1.25
+
+
+def test_muon_steps_each_matrix_of_a_stack_downhill() -> None:
+    torch.manual_seed(0)
+    target = torch.randn(2, 6, 4)
+    weight = torch.nn.Parameter(torch.zeros(2, 6, 4))
+    optimiser = StackedMuon([weight], lr=0.1)
+    losses = []
+    for _ in range(60):
+        optimiser.zero_grad()
+        loss = ((weight - target) ** 2).sum()
+        loss.backward()
+        optimiser.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.2 * losses[0]
+    assert "momentum_buffer" in optimiser.state[weight]
+
+
+def test_muon_refuses_vectors() -> None:
+    with pytest.raises(ValueError, match="1-D"):
+        StackedMuon([torch.nn.Parameter(torch.zeros(4))])
+
+
+def test_muon_takes_the_weights_and_adamw_the_rest() -> None:
+    model = CoordFlow(grid_model_config(32, 18, 4))
+    rate = LatentRate(model.grids)
+    optimiser = make_optimiser(model, rate, FitConfig(optimiser="muon"), 1e-3)
+    assert isinstance(optimiser, Optimisers)
+    adamw, muon = optimiser.optimisers
+    in_muon = {id(p) for group in muon.param_groups for p in group["params"]}
+    in_adamw = {id(p) for group in adamw.param_groups for p in group["params"]}
+    assert in_muon == {id(p) for p in model.linear_weights()}
+    assert not in_muon & in_adamw
+    everything = {id(p) for p in [*model.parameters(), *rate.parameters()]}
+    assert in_muon | in_adamw == everything
+    assert isinstance(make_optimiser(model, rate, FitConfig(), 1e-3), torch.optim.AdamW)
+
+
+def test_a_guard_restores_both_optimisers() -> None:
+    model = CoordFlow(grid_model_config(32, 18, 4))
+    optimiser = make_optimiser(model, None, FitConfig(optimiser="muon"), 1e-2)
+    guard = DivergenceGuard(model, optimiser)
+    before = [p.detach().clone() for p in model.parameters()]
+    for p in model.parameters():
+        p.grad = torch.ones_like(p)
+    optimiser.step()
+    guard.recover()
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
+    assert all(not o.state for o in optimiser.optimisers)
+
+
+def test_fit_with_muon_learns(tiny_clip) -> None:
+    count, height, width = tiny_clip.shape[:3]
+    config = grid_model_config(width, height, count)
+    result = fit(tiny_clip, config, FitConfig(epochs=20, batch_size=1024, optimiser="muon"))
+    assert result.history[-1].psnr > result.history[0].psnr + 3.0
+
+
+def test_an_unknown_optimiser_is_refused() -> None:
+    with pytest.raises(FitError, match="optimiser"):
+        FitConfig(optimiser="sgd")
