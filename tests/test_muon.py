@@ -8,7 +8,7 @@ from nvcodec.encoder.latent_rate import LatentRate
 from nvcodec.encoder.muon import StackedMuon, orthogonalised
 from nvcodec.errors import FitError
 from nvcodec.model.coordflow import CoordFlow
-from nvcodec.model.presets import grid_model_config
+from nvcodec.model.presets import config_for_preset, grid_model_config
 
 
 @settings(max_examples=25, deadline=None)
@@ -60,7 +60,33 @@ def test_muon_takes_the_weights_and_adamw_the_rest() -> None:
     assert not in_muon & in_adamw
     everything = {id(p) for p in [*model.parameters(), *rate.parameters()]}
     assert in_muon | in_adamw == everything
-    assert isinstance(make_optimiser(model, rate, FitConfig(), 1e-3), torch.optim.AdamW)
+    adamw_only = make_optimiser(model, rate, FitConfig(optimiser="adamw"), 1e-3)
+    assert isinstance(adamw_only, torch.optim.AdamW)
+
+
+def test_the_default_optimiser_follows_the_representation() -> None:
+    grid = CoordFlow(grid_model_config(32, 18, 4))
+    assert isinstance(make_optimiser(grid, LatentRate(grid.grids), FitConfig(), 1e-3), Optimisers)
+    mlp = CoordFlow(config_for_preset("xs", 32, 18, 4))
+    assert isinstance(make_optimiser(mlp, None, FitConfig(), 1e-3), torch.optim.AdamW)
+
+
+def test_batched_steps_equal_one_matrix_at_a_time() -> None:
+    torch.manual_seed(3)
+    shapes = [(2, 32, 8), (2, 32, 32), (2, 4, 32), (1, 5, 7)]
+    batched = [torch.nn.Parameter(torch.randn(shape, dtype=torch.float64)) for shape in shapes]
+    alone = [torch.nn.Parameter(p.detach().clone()) for p in batched]
+    together = StackedMuon(batched, lr=0.01)
+    one_each = [StackedMuon([p], lr=0.01) for p in alone]
+    for _ in range(3):
+        grads = [torch.randn(shape, dtype=torch.float64) for shape in shapes]
+        for p, q, g in zip(batched, alone, grads, strict=True):
+            p.grad, q.grad = g.clone(), g.clone()
+        together.step()
+        for optimiser in one_each:
+            optimiser.step()
+    for p, q in zip(batched, alone, strict=True):
+        torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-6)
 
 
 def test_a_guard_restores_both_optimisers() -> None:
@@ -79,7 +105,8 @@ def test_a_guard_restores_both_optimisers() -> None:
 def test_fit_with_muon_learns(tiny_clip) -> None:
     count, height, width = tiny_clip.shape[:3]
     config = grid_model_config(width, height, count)
-    result = fit(tiny_clip, config, FitConfig(epochs=20, batch_size=1024, optimiser="muon"))
+    fit_config = FitConfig(epochs=20, batch_size=1024, optimiser="muon", report_every=0.0)
+    result = fit(tiny_clip, config, fit_config)
     assert result.history[-1].psnr > result.history[0].psnr + 3.0
 
 

@@ -351,7 +351,13 @@ def compensation(epochs: float, frames: int, steps_per_round: int, levels: str) 
 @click.option("--batch", default=16384, show_default=True)
 @click.option("--epochs", type=float, help="Epoch budget (the result is then load-independent).")
 @click.option("--seconds", type=float, help="Fitting time budget (needs an idle machine).")
-@click.option("--optimiser", type=click.Choice(OPTIMISERS), default="adamw", show_default=True)
+@click.option(
+    "--optimiser",
+    type=click.Choice(OPTIMISERS),
+    default="muon",
+    show_default=True,
+    help="For the nets' weight matrices (the encoder's default for the grid model: muon).",
+)
 def grid(
     rate_lambda: float,
     latent_lr: float,
@@ -423,7 +429,7 @@ GRID_ABLATION_VARIANTS = {
     "as encoded": {},
     "no rate term (lambda 0)": {"rate_lambda": 0.0},
     "no straight-through tail": {"straight_through_from": 1.0},
-    "Muon for the nets' weights": {"optimiser": "muon"},
+    "AdamW for the nets' weights": {"optimiser": "adamw"},
     "seed 1": {"seed": 1},
     "seed 2": {"seed": 2},
 }

@@ -39,13 +39,18 @@ def render_raw(
     batch_pixels: int | None = None,
     zoom: float = 1.0,
     transforms: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    finish: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> Iterator[torch.Tensor]:
-    """Raw layer outputs [layers, H * W, 4] of each requested frame, in order.
+    """Raw layer outputs [layers, H * W, 4] of each requested frame, in order, or with
+    `finish`, what it makes of each chunk's raw outputs [layers, n, 4] ([n, ...]), joined into
+    [H * W, ...] per frame.
 
     Each frame is evaluated in chunks of `batch_pixels` (`default_render_batch` of the
-    device when not given), so memory stays bounded at any resolution. `zoom` widens the
-    sampled window around the frame's centre; `transforms`, given source frame numbers [F],
-    returns the [layers, F, 2, 3] matrices to use instead of the flow's own.
+    device when not given), so memory stays bounded at any resolution; a `finish` per chunk
+    (the blend to RGB, say) works on outputs still in the caches and keeps only its own
+    result. `zoom` widens the sampled window around the frame's centre; `transforms`, given
+    source frame numbers [F], returns the [layers, F, 2, 3] matrices to use instead of the
+    flow's own.
     """
     device = next(model.parameters()).device
     batch_pixels = batch_pixels or default_render_batch(model.config, device)
@@ -64,11 +69,18 @@ def render_raw(
             terms = (transforms(frames).to(device=device, dtype=torch.float32), terms[1])
         for frame in range(len(frames)):
             evaluate = model.frame_evaluator(frame, terms, dtype)
-            out = torch.empty(layers, per_frame, 4, device=device)
-            for start in range(0, per_frame, batch_pixels):
-                stop = min(start + batch_pixels, per_frame)
-                out[:, start:stop] = evaluate(grid[start:stop])
-            yield out
+            if finish is None:
+                out = torch.empty(layers, per_frame, 4, device=device)
+                for start in range(0, per_frame, batch_pixels):
+                    stop = min(start + batch_pixels, per_frame)
+                    out[:, start:stop] = evaluate(grid[start:stop])
+                yield out
+                continue
+            chunks = [
+                finish(evaluate(grid[start : start + batch_pixels]))
+                for start in range(0, per_frame, batch_pixels)
+            ]
+            yield torch.cat(chunks) if len(chunks) > 1 else chunks[0]
 
 
 def default_render_batch(config: ModelConfig, device: torch.device) -> int:
@@ -96,9 +108,10 @@ def render(
     batch_pixels: int | None = None,
 ) -> Iterator[np.ndarray]:
     """Blended frames as H x W x 3 uint8 arrays."""
-    for raw in render_raw(model, canvas, width, height, source_frames, batch_pixels):
-        rgb = blend(raw)[0]
-        yield to_uint8(rgb.reshape(height, width, 3))
+    for rgb in render_raw(
+        model, canvas, width, height, source_frames, batch_pixels, finish=blended_codes
+    ):
+        yield rgb.reshape(height, width, 3).cpu().numpy()
 
 
 def render_layers(
@@ -120,6 +133,11 @@ def render_layers(
         )
 
 
-def to_uint8(rgb: torch.Tensor) -> np.ndarray:
-    """[0, 1] floats to uint8 with rounding to nearest."""
-    return (rgb.clamp(0, 1) * 255.0 + 0.5).to(torch.uint8).cpu().numpy()
+def codes(rgb: torch.Tensor) -> torch.Tensor:
+    """[0, 1] floats to uint8 codes with rounding to nearest, on their device."""
+    return (rgb.clamp(0, 1) * 255.0 + 0.5).to(torch.uint8)
+
+
+def blended_codes(raw: torch.Tensor) -> torch.Tensor:
+    """Raw layer outputs [layers, n, 4] blended to uint8 RGB [n, 3]."""
+    return codes(blend(raw)[0])

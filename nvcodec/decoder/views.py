@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from nvcodec.decoder.layer_maps import alpha_map, blend_layers, dominant_layer
-from nvcodec.decoder.render import render, render_raw, to_uint8
+from nvcodec.decoder.render import codes, render, render_raw
 from nvcodec.decoder.stabilize import stabilized_transforms
 from nvcodec.errors import SettingsError
 from nvcodec.model.canvas import Canvas
@@ -121,7 +121,11 @@ class View:
         elif self.drop_layer is not None:
             kept.remove(self.drop_layer)
         transforms = self._transforms(model, canvas)
-        for raw in render_raw(
+
+        def finish(raw: torch.Tensor) -> torch.Tensor:
+            return codes(alpha_map(raw) if self.alpha_map else blend_layers(raw, kept))
+
+        for rgb in render_raw(
             model,
             canvas,
             width,
@@ -129,9 +133,9 @@ class View:
             source_frames,
             zoom=self.zoom(model.config),
             transforms=transforms,
+            finish=finish,
         ):
-            rgb = alpha_map(raw) if self.alpha_map else blend_layers(raw, kept)
-            yield to_uint8(rgb.reshape(height, width, 3))
+            yield rgb.reshape(height, width, 3).cpu().numpy()
 
     def _transforms(
         self, model: CoordFlow, canvas: Canvas

@@ -55,7 +55,9 @@ class FitConfig:
     budget (bit-reproducible for a seed), fitting time for a wall-clock budget. The peak rate,
     when not given, follows the model's width (`default_lr`). `precision` is that of the
     colour nets' products (`nvcodec.runtime.resolve_precision`). `optimiser` "muon" steps the
-    nets' weight matrices by Muon (`nvcodec.encoder.muon`) and the rest by AdamW.
+    nets' weight matrices by Muon (`nvcodec.encoder.muon`) and the rest by AdamW, "adamw" all by
+    AdamW; None is Muon for a grid model, where it won the equal-time comparison
+    (tools/results/grid_sweep_bunny_320x180x132.json), and AdamW for an MLP.
 
     A grid model's latents learn at `latent_lr_scale` times the rate, and the loss adds
     `rate_lambda` times their estimated bits per pixel (`nvcodec.encoder.latent_rate`): the
@@ -79,7 +81,7 @@ class FitConfig:
     seed: int = 0
     device: str = "auto"
     precision: str = "auto"
-    optimiser: str = "adamw"
+    optimiser: str | None = None
     report_every: float = 1.0
 
     def __post_init__(self) -> None:
@@ -97,7 +99,7 @@ class FitConfig:
             raise FitError("batch size and learning rate must be positive")
         if self.rate_lambda < 0:
             raise FitError("the rate's lambda must not be negative")
-        if self.optimiser not in OPTIMISERS:
+        if self.optimiser is not None and self.optimiser not in OPTIMISERS:
             raise FitError(f"unknown optimiser {self.optimiser!r}; use {', '.join(OPTIMISERS)}")
 
 
@@ -271,14 +273,17 @@ class Optimisers:
 def make_optimiser(
     model: CoordFlow, rate: LatentRate | None, fit_config: FitConfig, lr: float
 ) -> torch.optim.Optimizer | Optimisers:
-    """AdamW over every tensor, or with `fit_config.optimiser` "muon", Muon over the nets'
-    weight matrices and AdamW over the rest; each parameter group carries its `lr_scale`."""
+    """AdamW over every tensor, or with Muon (`FitConfig.optimiser`), Muon over the nets' weight
+    matrices and AdamW over the rest; each parameter group carries its `lr_scale`."""
+    muon = fit_config.optimiser == "muon" or (
+        fit_config.optimiser is None and model.grids is not None
+    )
     nets = [(model.colour, 1.0)]
     if model.flow is not None:
         nets.append((model.flow, fit_config.flow_lr_scale))
     adamw_groups, muon_groups = [], []
     for net, scale in nets:
-        if fit_config.optimiser == "muon":
+        if muon:
             muon_groups.append({"params": list(net.weights), "lr_scale": scale})
             adamw_groups.append({"params": list(net.biases), "lr_scale": scale})
         else:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from nvcodec.decoder.render import to_uint8
+from nvcodec.decoder.render import blended_codes
 from nvcodec.encoder.loss_weights import pixel_weights
 from nvcodec.metrics import psnr
 from nvcodec.model.canvas import Canvas
-from nvcodec.model.coordflow import CoordFlow, blend
+from nvcodec.model.coordflow import CoordFlow
 from nvcodec.model.coordinates import frame_times, pixel_coordinates
 from nvcodec.runtime import render_precision
 
@@ -92,5 +92,5 @@ class PixelSample:
             stop = start + BATCH_PIXELS
             xy, frame_index = self.xy[start:stop], self.frame_index[start:stop]
             raw = model.layer_outputs(xy.to(device), frame_index.to(device), times, dtype)
-            pieces.append(to_uint8(blend(raw)[0]))
+            pieces.append(blended_codes(raw).cpu().numpy())
         return psnr(self.target_u8, np.concatenate(pieces))
