@@ -356,7 +356,9 @@ def grid_ablation_section(result: dict) -> list[str]:
         f"model of {result['model']['params']:,} parameters, lambda {settings['rate_lambda']:g}, "
         f"{settings['epochs']:g} epochs each; {machine(result)}; "
         "`python -m tools.study grid-ablation`). Each row changes one thing against the first; "
-        "the seeds show the spread a change has to beat:",
+        "the seeds show the spread a change has to beat. Every file but the last stores the "
+        "weights at qmax 127, without the encoder's step search and compensation, so that only "
+        "the fit differs; the last is the first row's fit as `cfv encode` stores it:",
         "",
         *markdown_table(header, rows, "lrrrrrr"),
     ]
@@ -657,6 +659,7 @@ SECTIONS = (
     "segments_warm_cpu",
     "rd_bunny_320x180",
     "rd_bunny_320x180_grid",
+    "rd_bunny_320x180_grid_adamw",
     "latent_coding_bunny_320x180",
     "grid_ablation_bunny_320x180x132",
 )
