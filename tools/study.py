@@ -416,18 +416,25 @@ def grid_fit_scored(clip: np.ndarray, config: ModelConfig, fit_config: FitConfig
     data = encode_cfv(result.model, result.canvas)
     decoded = quantized_model(result.model)
     value = psnr(clip, render_all(decoded, result.canvas, width, height))
+    return scored(clip, result.epochs, result.seconds, result.precision, len(data), value)
+
+
+def scored(
+    clip: np.ndarray, epochs: float, seconds: float, precision: str, size: int, value: float
+) -> dict:
+    """A fit's effort and its file's size and PSNR, as the grid studies record them."""
     return {
-        "epochs": round(result.epochs, 2),
-        "fit_seconds": round(result.seconds, 1),
-        "precision": result.precision,
-        "bytes": len(data),
-        "bpp": round(8 * len(data) / clip[..., 0].size, 4),
+        "epochs": round(epochs, 2),
+        "fit_seconds": round(seconds, 1),
+        "precision": precision,
+        "bytes": size,
+        "bpp": round(8 * size / clip[..., 0].size, 4),
         "psnr": round(value, 3),
     }
 
 
 GRID_ABLATION_VARIANTS = {
-    "as encoded": {},
+    "default fit": {},
     "no rate term (lambda 0)": {"rate_lambda": 0.0},
     "no straight-through tail": {"straight_through_from": 1.0},
     "AdamW for the nets' weights": {"optimiser": "adamw"},
@@ -441,6 +448,7 @@ show the spread a change must beat, and whether a best-of-seeds warm-up would pa
 ENCODER_STORED = "stored by the encoder (step search, compensation)"
 """The first row's fit stored as `cfv encode` stores it: each weight map's step searched, then
 the maps compensated, where the other rows keep qmax 127 so that only the fit differs."""
+GRID_ABLATION_ROWS = (*GRID_ABLATION_VARIANTS, ENCODER_STORED)
 
 
 @main.command(name="grid-ablation")
@@ -448,7 +456,7 @@ the maps compensated, where the other rows keep qmax 127 so that only the fit di
 @click.option("--epochs", default=8.0, show_default=True, help="Epochs per fit (seeded).")
 @click.option(
     "--variant",
-    type=click.Choice([*GRID_ABLATION_VARIANTS, ENCODER_STORED]),
+    type=click.Choice(GRID_ABLATION_ROWS),
     multiple=True,
     help="Rerun only these, keeping the others' rows.  [default: all]",
 )
@@ -459,10 +467,11 @@ def grid_ablation(rate_lambda: float, epochs: float, variant: tuple[str, ...]) -
     config = clip_grid_config(clip)
     settings = {"rate_lambda": rate_lambda, "epochs": epochs}
     path = RESULTS / f"{GRID_ABLATION}.json"
+    earlier = json.loads(path.read_text()) if variant and path.exists() else None
     kept = {}
-    if variant and path.exists() and json.loads(path.read_text())["settings"] == settings:
-        kept = {row["variant"]: row for row in json.loads(path.read_text())["rows"]}
-    for name in variant or [*GRID_ABLATION_VARIANTS, ENCODER_STORED]:
+    if earlier is not None and earlier["settings"] == settings:
+        kept = {row["variant"]: row for row in earlier["rows"]}
+    for name in variant or GRID_ABLATION_ROWS:
         if name == ENCODER_STORED:
             row = {"variant": name, "change": {}, **encoder_scored(clip, rate_lambda, epochs)}
         else:
@@ -471,7 +480,6 @@ def grid_ablation(rate_lambda: float, epochs: float, variant: tuple[str, ...]) -
             row = {"variant": name, "change": change, **grid_fit_scored(clip, config, fit_config)}
         click.echo(json.dumps(row))
         kept[name] = row
-    order = [*GRID_ABLATION_VARIANTS, ENCODER_STORED]
     save(
         GRID_ABLATION,
         GRID_ABLATION_SCHEMA,
@@ -479,7 +487,7 @@ def grid_ablation(rate_lambda: float, epochs: float, variant: tuple[str, ...]) -
             "clip": "bunny 320x180x132",
             "settings": settings,
             "model": {"params": count_parameters(CoordFlow(config)), "config": config.to_dict()},
-            "rows": [kept[name] for name in order if name in kept],
+            "rows": [kept[name] for name in GRID_ABLATION_ROWS if name in kept],
         },
     )
 
@@ -487,15 +495,14 @@ def grid_ablation(rate_lambda: float, epochs: float, variant: tuple[str, ...]) -
 def encoder_scored(clip: np.ndarray, rate_lambda: float, epochs: float) -> dict:
     """`grid_fit_scored`'s columns for the default fit encoded by `nvcodec.api.encode`."""
     summary = api.encode(clip, epochs=epochs, rate_lambda=rate_lambda, model="grid")
-    size = len(summary.data)
-    return {
-        "epochs": round(summary.epochs, 2),
-        "fit_seconds": round(summary.fit_seconds, 1),
-        "precision": summary.precision,
-        "bytes": size,
-        "bpp": round(8 * size / clip[..., 0].size, 4),
-        "psnr": round(summary.psnr, 3),
-    }
+    return scored(
+        clip,
+        summary.epochs,
+        summary.fit_seconds,
+        summary.precision,
+        len(summary.data),
+        summary.psnr,
+    )
 
 
 if __name__ == "__main__":
