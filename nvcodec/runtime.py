@@ -92,11 +92,13 @@ def bfloat16_speedup() -> float:
 
 @contextmanager
 def flushed_denormals(device: torch.device) -> Iterator[None]:
-    """Flush subnormal floats to zero on the CPU while fitting.
+    """Flush subnormal floats to zero on the CPU while fitting or rendering.
 
-    As a fit converges, softmax weights and gradients of a fading layer sink into the
-    subnormal range, which x86 cores handle in slow microcode: without this a two-layer fit
-    lost a fifth of its speed within a minute and kept slowing.
+    x86 cores handle subnormals in slow microcode. As a fit converges, softmax weights and
+    gradients of a fading layer sink into that range: without this a two-layer fit lost a
+    fifth of its speed within a minute and kept slowing. When rendering, a GELU's outputs for
+    strongly negative inputs are subnormal and slow the next product several times. Values
+    that small change no 8-bit sample.
     """
     flushing = device.type == "cpu" and torch.set_flush_denormal(True)
     try:

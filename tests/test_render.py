@@ -48,6 +48,19 @@ def test_batching_does_not_change_pixels(model) -> None:
     torch.testing.assert_close(whole, pieces)
 
 
+def test_subnormals_are_flushed_only_while_a_frame_renders(model) -> None:
+    subnormal = torch.tensor([1e-40])
+    seen = []
+
+    def finish(raw: torch.Tensor) -> torch.Tensor:
+        seen.append(float(subnormal * 1.0))
+        return raw
+
+    frames = list(render_raw(model, CANVAS, 8, 6, torch.tensor([0.0, 1.0]), finish=finish))
+    assert len(frames) == 2 and seen == [0.0, 0.0]
+    assert float(subnormal * 1.0) > 0.0  # the caller's arithmetic is left as it was
+
+
 def test_layers_and_alpha_maps(model) -> None:
     (frame,) = render_layers(model, CANVAS, 12, 9, torch.tensor([1.0]))
     assert frame.layer_rgb.shape == (2, 9, 12, 3) and frame.alpha.shape == (2, 9, 12)

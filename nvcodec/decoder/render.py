@@ -12,7 +12,7 @@ import torch
 from nvcodec.model.canvas import Canvas
 from nvcodec.model.coordflow import CoordFlow, ModelConfig, blend
 from nvcodec.model.coordinates import frame_times, pixel_coordinates
-from nvcodec.runtime import render_precision, retain_freed_memory
+from nvcodec.runtime import flushed_denormals, render_precision, retain_freed_memory
 
 FRAMES_PER_GROUP = 64
 CACHED_ACTIVATIONS = 1_500_000
@@ -69,18 +69,19 @@ def render_raw(
             terms = (transforms(frames).to(device=device, dtype=torch.float32), terms[1])
         for frame in range(len(frames)):
             evaluate = model.frame_evaluator(frame, terms, dtype)
-            if finish is None:
-                out = torch.empty(layers, per_frame, 4, device=device)
-                for start in range(0, per_frame, batch_pixels):
-                    stop = min(start + batch_pixels, per_frame)
-                    out[:, start:stop] = evaluate(grid[start:stop])
-                yield out
-                continue
-            chunks = [
-                finish(evaluate(grid[start : start + batch_pixels]))
-                for start in range(0, per_frame, batch_pixels)
-            ]
-            yield torch.cat(chunks) if len(chunks) > 1 else chunks[0]
+            with flushed_denormals(device):
+                if finish is None:
+                    out = torch.empty(layers, per_frame, 4, device=device)
+                    for start in range(0, per_frame, batch_pixels):
+                        stop = min(start + batch_pixels, per_frame)
+                        out[:, start:stop] = evaluate(grid[start:stop])
+                else:
+                    chunks = [
+                        finish(evaluate(grid[start : start + batch_pixels]))
+                        for start in range(0, per_frame, batch_pixels)
+                    ]
+                    out = torch.cat(chunks) if len(chunks) > 1 else chunks[0]
+            yield out
 
 
 def default_render_batch(config: ModelConfig, device: torch.device) -> int:

@@ -3,17 +3,23 @@
 
     python -m tools.bench.render_grid
     python -m tools.bench.render_grid --batch 8192 --batch 32768   # chunk sizes, same run
+    python -m tools.bench.render_grid --cfv out/bunny.cfv           # a fitted one-model file
 
-The latents are random integers, the weights random: the work per pixel does not depend on
-them. Writes tools/results/render_grid_<device>.json (schema nvcodec-grid-render/1), with the
+The latents are random integers, the weights random, unless --cfv names a file: the number of
+operations per pixel does not depend on them, but the values do matter a little (the GELU of a
+strongly negative input is subnormal, which the renderer flushes to zero). Writes
+tools/results/render_grid_<device>[_<file stem>].json (schema nvcodec-grid-render/1), with the
 same columns as the speed bench's render rows (tools/bench/speed.py).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 import torch
 
+from nvcodec.bitstream.codec import decode_cfv
 from nvcodec.model.canvas import Canvas
 from nvcodec.model.coordflow import CoordFlow, count_parameters
 from nvcodec.model.presets import grid_model_config
@@ -35,15 +41,25 @@ CLIP = (320, 180, 132)
     help="Pixels per rendering chunk, one run each, interleaved over two rounds.  "
     "[default: the renderer's]",
 )
-def main(device: str, seconds: float, batch: tuple[int, ...]) -> None:
+@click.option(
+    "--cfv",
+    "cfv_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Render this one-model file's model instead of a random one.",
+)
+def main(device: str, seconds: float, batch: tuple[int, ...], cfv_path: Path | None) -> None:
     """Measure the grid model's rendering throughput at 720p and 1080p."""
     dev = resolve_device(device)
-    torch.manual_seed(0)
-    model = CoordFlow(grid_model_config(*CLIP))
-    with torch.no_grad():
-        for tensor in model.grids.tensors():
-            tensor.copy_(torch.randint(-8, 9, tensor.shape))
-    canvas = Canvas(*CLIP, 25)
+    if cfv_path is None:
+        torch.manual_seed(0)
+        model = CoordFlow(grid_model_config(*CLIP))
+        with torch.no_grad():
+            for tensor in model.grids.tensors():
+                tensor.copy_(torch.randint(-8, 9, tensor.shape))
+        canvas = Canvas(*CLIP, 25)
+    else:
+        decoded = decode_cfv(cfv_path.read_bytes())
+        model, canvas = decoded.model, decoded.canvas
     precision = render_precision(dev)
     ceiling = matmul_ceiling(dev, precision, 8192 if dev.type == "cuda" else 2048, 5)
     rows = []
@@ -56,11 +72,12 @@ def main(device: str, seconds: float, batch: tuple[int, ...]) -> None:
             f"{row['fps']:8.3f} fps"
         )
     save(
-        f"render_grid_{dev.type}",
+        f"render_grid_{dev.type}" + ("" if cfv_path is None else f"_{cfv_path.stem}"),
         SCHEMA,
         {
             "settings": {
-                "clip": "x".join(map(str, CLIP)),
+                "clip": "x".join(map(str, (canvas.width, canvas.height, canvas.num_frames))),
+                "model": "random" if cfv_path is None else cfv_path.name,
                 "seconds": seconds,
                 "batches": list(batch) or "default",
             },
