@@ -8,14 +8,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 import nvcodec
 from nvcodec import api
 from nvcodec.bitstream.codec import decode_cfv
 from nvcodec.decoder import views
+from nvcodec.decoder.render import render
 from nvcodec.encoder import pipeline
 from nvcodec.encoder.fit import fit
-from nvcodec.encoder.ratecontrol import choose_qmax
+from nvcodec.encoder.ratecontrol import choose_qmax, grid_db_per_bpp
+from nvcodec.encoder.sampler import PixelSample
 from nvcodec.errors import CfvError, FileError, SettingsError, VideoError
 from nvcodec.io import atomic
 from nvcodec.io.video import read_video
@@ -207,6 +210,18 @@ def test_coarser_quantization_is_chosen_only_while_it_costs_little(tiny_cfv: str
     # Every move kept its own cost within the limit, so their sum does too.
     lost = middle.psnr_finest - middle.psnr_quantized
     assert lost <= limit * middle.saved_bits_per_parameter + 1e-9
+
+
+def test_the_sampled_absolute_error_of_every_pixel_is_the_rendered_clips(tiny_cfv, tiny_clip):
+    decoded = decode_cfv(Path(tiny_cfv).read_bytes())
+    canvas = decoded.canvas
+    every = PixelSample(canvas, tiny_clip, count=tiny_clip[..., 0].size)
+    frames = torch.arange(canvas.num_frames, dtype=torch.float64)
+    rendered = np.stack(list(render(decoded.model, canvas, canvas.width, canvas.height, frames)))
+    error = np.abs(rendered.astype(np.float64) - tiny_clip).sum(-1).mean() / 255.0
+    # The sample's batched path and the renderer's per-frame one may round a rare code apart.
+    assert every.absolute_error(decoded.model) == pytest.approx(error, rel=0.01)
+    assert grid_db_per_bpp(0.2, error) == pytest.approx(2 * grid_db_per_bpp(0.1, error))
 
 
 def test_parse_fps() -> None:

@@ -48,6 +48,7 @@ from tools.study import (
     CURVE_SCHEMA,
     FLOW_SCHEMA,
     GRID_ABLATION_SCHEMA,
+    GRID_STEPS_SCHEMA,
     PRECISION_SCHEMA,
     SWEEP_SCHEMA,
 )
@@ -364,6 +365,31 @@ def grid_ablation_section(result: dict) -> list[str]:
     ]
 
 
+def grid_steps_section(result: dict) -> list[str]:
+    rows = [
+        [
+            f"{row['rate_lambda']:g}",
+            row["price"],
+            f"{row['db_per_bpp']:g}",
+            " ".join(map(str, row["qmax"])),
+            f"{row['bytes']:,}",
+            f"{row['bpp']:.4f}",
+            f"{row['psnr']:.2f}",
+        ]
+        for row in result["rows"]
+    ]
+    header = ["lambda", "price", "dB per bpp", "qmax per map", "bytes", "bpp", "PSNR (dB)"]
+    return [
+        f"**The grid model's weight steps** ({result['clip']}, the default grid model, "
+        f"{result['settings']['epochs']:g} epochs per fit; {machine(result)}; "
+        "`python -m tools.study grid-steps`). Each fit is stored twice, its weights' steps "
+        "searched at the former constant price of 40 dB per bit per pixel saved and at the "
+        "price its lambda sets, then compensated as `cfv encode` does:",
+        "",
+        *markdown_table(header, rows, "rlrlrrr"),
+    ]
+
+
 def latent_coding_section(result: dict) -> list[str]:
     settings = result["settings"]
     points = "; ".join(
@@ -627,6 +653,7 @@ RENDERERS: dict[str, Callable[[dict], list[str]]] = {
     WARM_SCHEMA: segments_warm_section,
     LATENT_CODING_SCHEMA: latent_coding_section,
     GRID_ABLATION_SCHEMA: grid_ablation_section,
+    GRID_STEPS_SCHEMA: grid_steps_section,
     RD_SCHEMA: rd_section,
     RD_SCHEMA_V1: rd_section,
 }
@@ -662,6 +689,7 @@ SECTIONS = (
     "rd_bunny_320x180_grid_adamw",
     "latent_coding_bunny_320x180",
     "grid_ablation_bunny_320x180x132",
+    "grid_steps_bunny_320x180x132",
 )
 """The result files docs/measurements.md shows, in its order; one not there yet is left out."""
 

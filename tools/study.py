@@ -7,6 +7,7 @@
     python -m tools.study precision  # float32 against bfloat16 products, by batch and budget
     python -m tools.study grid       # one grid-model fit of Bunny 320x180x132, added to a sweep
     python -m tools.study grid-ablation  # the grid model's fit, one piece changed at a time
+    python -m tools.study grid-steps     # the weights' steps: a constant price or lambda's
 
 Every command records the device, library versions and settings beside its numbers, under a
 schema of its own (the constants below), by which tools/report.py renders it.
@@ -24,13 +25,15 @@ import torch
 
 from nvcodec import api
 from nvcodec.bitstream.codec import encode_cfv, quantized_model
-from nvcodec.encoder.compensate import quantize_with_compensation
+from nvcodec.encoder.compensate import compensation_steps, quantize_with_compensation
 from nvcodec.encoder.fit import OPTIMISERS, FitConfig, FitProgress, clip_sampler, fit
+from nvcodec.encoder.ratecontrol import choose_qmax, grid_db_per_bpp
+from nvcodec.encoder.sampler import PixelSample
 from nvcodec.io.video import read_video
 from nvcodec.metrics import psnr
 from nvcodec.model.canvas import Canvas
 from nvcodec.model.coordflow import CoordFlow, ModelConfig, count_parameters
-from nvcodec.model.presets import PRESETS, config_for_budget, grid_model_config
+from nvcodec.model.presets import GRID_FLOW_WIDTH, PRESETS, config_for_budget, grid_model_config
 from nvcodec.runtime import PRECISIONS, bfloat16_speedup, resolve_device
 from nvcodec.testing.synthetic import default_trajectory, pan_clip
 from tools.common import HELP_OPTIONS, RESULTS, bunny_path, describe, render_all, save, upsample
@@ -45,6 +48,10 @@ GRID_SCHEMA = "nvcodec-grid-sweep/1"
 GRID_SWEEP = "grid_sweep_bunny_320x180x132"
 GRID_ABLATION_SCHEMA = "nvcodec-grid-ablation/1"
 GRID_ABLATION = "grid_ablation_bunny_320x180x132"
+GRID_STEPS_SCHEMA = "nvcodec-grid-steps/1"
+GRID_STEPS = "grid_steps_bunny_320x180x132"
+FORMER_GRID_DB_PER_BPP = 40.0
+"""The constant exchange rate the grid model's step search used before `grid_db_per_bpp`."""
 
 
 def fit_and_score(
@@ -349,6 +356,7 @@ def compensation(epochs: float, frames: int, steps_per_round: int, levels: str) 
 @click.option("--lambda", "rate_lambda", default=0.1, show_default=True)
 @click.option("--latent-lr", default=10.0, show_default=True, help="Latent learning rate scale.")
 @click.option("--width", default=32, show_default=True, help="Colour MLP width.")
+@click.option("--flow-width", default=GRID_FLOW_WIDTH, show_default=True, help="Flow MLP width.")
 @click.option("--batch", default=16384, show_default=True)
 @click.option("--epochs", type=float, help="Epoch budget (the result is then load-independent).")
 @click.option("--seconds", type=float, help="Fitting time budget (needs an idle machine).")
@@ -363,6 +371,7 @@ def grid(
     rate_lambda: float,
     latent_lr: float,
     width: int,
+    flow_width: int,
     batch: int,
     epochs: float | None,
     seconds: float | None,
@@ -371,7 +380,9 @@ def grid(
     """Fit the grid model to Bunny 320x180x132, store it (qmax 127) and add the file's bpp and
     decoded PSNR to tools/results/grid_sweep_bunny_320x180x132.json."""
     clip = bunny_clip()
-    config = ModelConfig.from_dict({**clip_grid_config(clip).to_dict(), "colour_width": width})
+    config = ModelConfig.from_dict(
+        {**clip_grid_config(clip).to_dict(), "colour_width": width, "flow_width": flow_width}
+    )
     fit_config = FitConfig(
         epochs=epochs,
         seconds=seconds,
@@ -385,6 +396,7 @@ def grid(
             "rate_lambda": rate_lambda,
             "latent_lr_scale": latent_lr,
             "colour_width": width,
+            "flow_width": flow_width,
             "batch_size": batch,
             "epochs": epochs,
             "seconds": seconds,
@@ -502,6 +514,55 @@ def encoder_scored(clip: np.ndarray, rate_lambda: float, epochs: float) -> dict:
         summary.precision,
         len(summary.data),
         summary.psnr,
+    )
+
+
+@main.command(name="grid-steps")
+@click.option("--lambdas", default="0.03,0.1,1", show_default=True, help="One fit each.")
+@click.option("--epochs", default=8.0, show_default=True, help="Epochs per fit (seeded).")
+def grid_steps(lambdas: str, epochs: float) -> None:
+    """Fit the grid model to Bunny 320x180x132 at each lambda, then store each fit twice: its
+    weights' steps searched at the former constant exchange rate and at the one its lambda
+    sets, each compensated as the encoder does; tools/results/grid_steps_bunny_320x180x132.json."""
+    clip = bunny_clip()
+    config = clip_grid_config(clip)
+    rows = []
+    for rate_lambda in map(float, lambdas.split(",")):
+        fit_config = FitConfig(epochs=epochs, rate_lambda=rate_lambda)
+        result = fit(clip, config, fit_config)
+        canvas = result.canvas
+        absolute_error = PixelSample(canvas, clip).absolute_error(result.model)
+        prices = {
+            "constant": FORMER_GRID_DB_PER_BPP,
+            "from lambda": grid_db_per_bpp(rate_lambda, absolute_error),
+        }
+        sampler = clip_sampler(clip, canvas.fps, next(result.model.parameters()).device)
+        for name, price in prices.items():
+            model = copy.deepcopy(result.model)
+            qmax = choose_qmax(model, canvas, clip, price, per_pixel=True).qmax
+            steps = compensation_steps(result.steps, model)
+            quantize_with_compensation(model, sampler, qmax, fit_config, steps)
+            data = encode_cfv(model, canvas, qmax=qmax)
+            decoded = quantized_model(model, qmax)
+            value = psnr(clip, render_all(decoded, canvas, canvas.width, canvas.height))
+            row = {
+                "rate_lambda": rate_lambda,
+                "price": name,
+                "db_per_bpp": round(price, 2),
+                "qmax": list(qmax),
+                **scored(clip, result.epochs, result.seconds, result.precision, len(data), value),
+            }
+            click.echo(json.dumps(row))
+            rows.append(row)
+    save(
+        GRID_STEPS,
+        GRID_STEPS_SCHEMA,
+        {
+            "clip": "bunny 320x180x132",
+            "settings": {"epochs": epochs, "absolute_error_sample": "PixelSample, seed 0"},
+            "model": {"params": count_parameters(CoordFlow(config)), "config": config.to_dict()},
+            "rows": rows,
+        },
     )
 
 

@@ -23,11 +23,12 @@ from nvcodec.encoder.compensate import compensation_steps, quantize_with_compens
 from nvcodec.encoder.estimate import EncodeEstimate, estimate_encode
 from nvcodec.encoder.fit import FitConfig, FitProgress, clip_sampler, fit
 from nvcodec.encoder.ratecontrol import (
-    GRID_MAX_DB_PER_BPP,
     bpp_within_tolerance,
     choose_qmax,
+    grid_db_per_bpp,
     params_for_bpp,
 )
+from nvcodec.encoder.sampler import PixelSample
 from nvcodec.errors import SettingsError
 from nvcodec.metrics import mean_squared_error, psnr_from_mse
 from nvcodec.model.canvas import Canvas
@@ -198,7 +199,9 @@ def _encode_at(
     psnr_unquantized = measure(model, canvas, frames_u8)[1]
     begin()
     if grid:
-        choice = choose_qmax(model, canvas, frames_u8, GRID_MAX_DB_PER_BPP, per_pixel=True)
+        absolute_error = PixelSample(canvas, frames_u8).absolute_error(model)
+        exchange = grid_db_per_bpp(fit_config.rate_lambda, absolute_error)
+        choice = choose_qmax(model, canvas, frames_u8, exchange, per_pixel=True)
     else:
         choice = choose_qmax(model, canvas, frames_u8)
     begin()

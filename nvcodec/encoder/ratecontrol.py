@@ -9,12 +9,14 @@ measured on a sample of the clip's pixels), as long as that move costs at most
 The limit is the codec's own exchange rate: the bits saved could instead buy a larger model, and
 the PSNR a larger model gains per bit per parameter sets the price. The costs measured here are
 of plain quantization; the encoder then quantizes with compensation (nvcodec.encoder.compensate),
-which recovers much of them, so the limit is set above that exchange rate. The decoder does not
-care: the file holds int8 codes and their scales either way.
+which recovers much of them, so the limit is set above that exchange rate. A grid model's limit
+is per bit per pixel instead, and comes from its fit's rate weight (`grid_db_per_bpp`). The
+decoder does not care: the file holds int8 codes and their scales either way.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,10 +31,6 @@ from nvcodec.model.coordflow import CoordFlow, count_parameters
 QMAX_LEVELS = (127, 90, 63, 45, 31, 22, 15)
 """Candidate largest codes, half a bit apart."""
 MAX_DB_PER_BIT = 0.75
-GRID_MAX_DB_PER_BPP = 40.0
-"""A grid model's exchange rate, in dB per bit per pixel saved: about the slope of its own
-rate-distortion curve and x265's at 0.05-0.15 bpp on Bunny 320x180
-(tools/results/rd_bunny_320x180.json), so its MLP weights cost what its latents would."""
 BITS_PER_WEIGHT = 6.0
 """Typical file bits per parameter (container included), to size a model for a bpp target."""
 BPP_TOLERANCE = 0.1
@@ -92,6 +90,17 @@ def choose_qmax(
         _, index, current, saved = best
         levels[index] += 1
         saved_bits += saved
+
+
+def grid_db_per_bpp(rate_lambda: float, absolute_error: float) -> float:
+    """A grid model's exchange rate, in dB per bit per pixel saved, as its fit set it.
+
+    The fit stops where a bit per pixel more would lower its loss, mostly the colour's
+    absolute error summed over the channels (`PixelSample.absolute_error`), by `rate_lambda`.
+    A relative change dL / L of an absolute error is a change of 20 / ln 10 dL / L dB of PSNR,
+    so the weights' steps are priced as the latents' were.
+    """
+    return 20.0 / math.log(10.0) * rate_lambda / max(absolute_error, 1e-6)
 
 
 def _qmaxes(levels: list[int]) -> tuple[int, ...]:

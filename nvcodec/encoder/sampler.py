@@ -81,9 +81,19 @@ class PixelSample:
         self.target_u8 = flat[index.numpy()]
         self.times = frame_times(canvas, torch.arange(canvas.num_frames))
 
-    @torch.no_grad()
     def psnr(self, model: CoordFlow) -> float:
         """PSNR of the model's uint8 pixels against the clip's, as a render would give them."""
+        return psnr(self.target_u8, self.codes(model))
+
+    def absolute_error(self, model: CoordFlow) -> float:
+        """Mean over the pixels of the colour's absolute error summed over the channels, in
+        [0, 1] units: the L1 part of the fitting loss (eq. 5, unweighted)."""
+        error = self.codes(model).astype(np.float64) - self.target_u8
+        return float(np.abs(error).sum(-1).mean() / 255.0)
+
+    @torch.no_grad()
+    def codes(self, model: CoordFlow) -> np.ndarray:
+        """The model's uint8 pixels of the sample [N, 3], as a render would give them."""
         device = next(model.parameters()).device
         dtype = render_precision(device)
         times = self.times.to(device)
@@ -93,4 +103,4 @@ class PixelSample:
             xy, frame_index = self.xy[start:stop], self.frame_index[start:stop]
             raw = model.layer_outputs(xy.to(device), frame_index.to(device), times, dtype)
             pieces.append(blended_codes(raw).cpu().numpy())
-        return psnr(self.target_u8, np.concatenate(pieces))
+        return np.concatenate(pieces)
