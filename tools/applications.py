@@ -404,7 +404,13 @@ def best_iou(labels: np.ndarray, mask: np.ndarray, layers: int) -> tuple[float, 
 
 
 @main.command()
-@click.option("--epochs", default=20.0, show_default=True, help="Fitting effort.")
+@click.option(
+    "--epochs",
+    default=40.0,
+    show_default=True,
+    help="Fitting effort (at 20 the grid model's layers split the disc from the pan on one "
+    "machine and flow width and not on another).",
+)
 @click.option("--params", default=25_000, show_default=True)
 @representation_option("mlp", GRID_RESULTS)
 def segmentation(epochs: float, params: int, representation: str) -> None:
