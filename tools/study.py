@@ -33,7 +33,13 @@ from nvcodec.io.video import read_video
 from nvcodec.metrics import psnr
 from nvcodec.model.canvas import Canvas
 from nvcodec.model.coordflow import CoordFlow, ModelConfig, count_parameters
-from nvcodec.model.presets import GRID_FLOW_WIDTH, PRESETS, config_for_budget, grid_model_config
+from nvcodec.model.presets import (
+    GRID_FLOW_WIDTH,
+    PRESETS,
+    XYT_CHANNELS,
+    config_for_budget,
+    grid_model_config,
+)
 from nvcodec.runtime import PRECISIONS, bfloat16_speedup, resolve_device
 from nvcodec.testing.synthetic import default_trajectory, pan_clip
 from tools.common import HELP_OPTIONS, RESULTS, bunny_path, describe, render_all, save, upsample
@@ -357,6 +363,9 @@ def compensation(epochs: float, frames: int, steps_per_round: int, levels: str) 
 @click.option("--latent-lr", default=10.0, show_default=True, help="Latent learning rate scale.")
 @click.option("--width", default=32, show_default=True, help="Colour MLP width.")
 @click.option("--flow-width", default=GRID_FLOW_WIDTH, show_default=True, help="Flow MLP width.")
+@click.option(
+    "--xyt-channels", default=XYT_CHANNELS, show_default=True, help="Channels of the x-y-t grid."
+)
 @click.option("--batch", default=16384, show_default=True)
 @click.option("--epochs", type=float, help="Epoch budget (the result is then load-independent).")
 @click.option("--seconds", type=float, help="Fitting time budget (needs an idle machine).")
@@ -372,6 +381,7 @@ def grid(
     latent_lr: float,
     width: int,
     flow_width: int,
+    xyt_channels: int,
     batch: int,
     epochs: float | None,
     seconds: float | None,
@@ -380,8 +390,10 @@ def grid(
     """Fit the grid model to Bunny 320x180x132, store it (qmax 127) and add the file's bpp and
     decoded PSNR to tools/results/grid_sweep_bunny_320x180x132.json."""
     clip = bunny_clip()
+    default = clip_grid_config(clip).to_dict()
+    grid = {**default["grid"], "xyt_channels": xyt_channels}
     config = ModelConfig.from_dict(
-        {**clip_grid_config(clip).to_dict(), "colour_width": width, "flow_width": flow_width}
+        {**default, "colour_width": width, "flow_width": flow_width, "grid": grid}
     )
     fit_config = FitConfig(
         epochs=epochs,
@@ -397,6 +409,7 @@ def grid(
             "latent_lr_scale": latent_lr,
             "colour_width": width,
             "flow_width": flow_width,
+            "xyt_channels": xyt_channels,
             "batch_size": batch,
             "epochs": epochs,
             "seconds": seconds,
