@@ -323,8 +323,7 @@ def _torch_report() -> str:
 @click.option(
     "--minutes",
     type=click.FloatRange(min=0, min_open=True),
-    help="Effort as wall-clock time: each fit with its rate control, quantization and "
-    "measurement.",
+    help="Effort as wall-clock time: each fit with its rate control, quantization and measurement.",
 )
 @click.option("--frames", type=FrameRange(), help="Encode frames A to B-1 only.")
 @click.option("-s", "--size", type=FrameSize(), help="Resize to WxH before fitting.")
