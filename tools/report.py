@@ -687,6 +687,7 @@ SECTIONS = (
     "rd_bunny_320x180",
     "rd_bunny_320x180_grid",
     "rd_bunny_320x180_grid_adamw",
+    "rd_bunny_320x180_grid_xyt4",
     "latent_coding_bunny_320x180",
     "grid_ablation_bunny_320x180x132",
     "grid_steps_bunny_320x180x132",

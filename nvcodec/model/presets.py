@@ -98,10 +98,7 @@ GRID_FLOW_WIDTH = 16
 are a noticeable part of it (tools/results/grid_sweep_bunny_320x180x132.json, flow_width)."""
 XYT_SPATIAL_DIVISOR = 8
 XYT_TEMPORAL_DIVISOR = 4
-XYT_CHANNELS = 4
-"""Twice the first choice: at equal fitting time (300 s on Bunny 320x180x132, lambda 0.1) 4
-channels gave 0.1258 bpp at 32.96 dB against 2 channels' 0.1081 at 32.63, above the latter's
-rate-distortion curve (tools/results/grid_sweep_bunny_320x180x132.json, xyt_channels)."""
+XYT_CHANNELS = 2
 
 
 def grid_config(width: int, height: int, num_frames: int, density: float = 1.0) -> GridConfig:
