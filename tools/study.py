@@ -544,15 +544,15 @@ def grid_steps(lambdas: str, epochs: float) -> None:
         fit_config = FitConfig(epochs=epochs, rate_lambda=rate_lambda)
         result = fit(clip, config, fit_config)
         canvas = result.canvas
-        absolute_error = PixelSample(canvas, clip).absolute_error(result.model)
+        sample = PixelSample(canvas, clip)
         prices = {
             "constant": FORMER_GRID_DB_PER_BPP,
-            "from lambda": grid_db_per_bpp(rate_lambda, absolute_error),
+            "from lambda": grid_db_per_bpp(rate_lambda, sample.absolute_error(result.model)),
         }
         sampler = clip_sampler(clip, canvas.fps, next(result.model.parameters()).device)
         for name, price in prices.items():
             model = copy.deepcopy(result.model)
-            qmax = choose_qmax(model, canvas, clip, price, per_pixel=True).qmax
+            qmax = choose_qmax(model, canvas, clip, price, per_pixel=True, sample=sample).qmax
             steps = compensation_steps(result.steps, model)
             quantize_with_compensation(model, sampler, qmax, fit_config, steps)
             data = encode_cfv(model, canvas, qmax=qmax)

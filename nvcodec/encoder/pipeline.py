@@ -199,9 +199,9 @@ def _encode_at(
     psnr_unquantized = measure(model, canvas, frames_u8)[1]
     begin()
     if grid:
-        absolute_error = PixelSample(canvas, frames_u8).absolute_error(model)
-        exchange = grid_db_per_bpp(fit_config.rate_lambda, absolute_error)
-        choice = choose_qmax(model, canvas, frames_u8, exchange, per_pixel=True)
+        sample = PixelSample(canvas, frames_u8)
+        exchange = grid_db_per_bpp(fit_config.rate_lambda, sample.absolute_error(model))
+        choice = choose_qmax(model, canvas, frames_u8, exchange, per_pixel=True, sample=sample)
     else:
         choice = choose_qmax(model, canvas, frames_u8)
     begin()

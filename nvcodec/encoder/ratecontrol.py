@@ -56,15 +56,17 @@ def choose_qmax(
     frames_u8: np.ndarray,
     max_db_per_bit: float = MAX_DB_PER_BIT,
     per_pixel: bool = False,
+    sample: PixelSample | None = None,
 ) -> QuantChoice:
     """Per linear map, steps coarsened while a move costs at most `max_db_per_bit` dB per bit
     per parameter saved (per pixel of the clip with `per_pixel`, a grid model's measure: its
-    parameters are mostly latents the weights' steps do not touch).
+    parameters are mostly latents the weights' steps do not touch), measured on `sample` (the
+    clip's default PixelSample when not given).
 
     Starts from the finest step everywhere and coarsens one map a level at a time, always the
     move saving the most bits per dB lost, until the best move costs more than the limit.
     """
-    sample = PixelSample(canvas, frames_u8)
+    sample = sample or PixelSample(canvas, frames_u8)
     reference = sample.psnr(model)
     pixels = canvas.width * canvas.height * canvas.num_frames
     unit = pixels if per_pixel else count_parameters(model)
