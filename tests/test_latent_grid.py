@@ -11,10 +11,12 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from nvcodec.bitstream.context import context_classes
 from nvcodec.encoder.latent_rate import (
     MIN_PROBABILITY,
     LatentRate,
     laplace_bits,
+    latent_context_classes,
     noisy,
     round_latents,
     straight_through,
@@ -124,6 +126,38 @@ def test_laplace_bits_sum_to_one_over_the_integers() -> None:
         masses = torch.exp2(-laplace_bits(values, torch.tensor(scale, dtype=torch.float64)))
         floored = int((masses <= MIN_PROBABILITY).sum())
         assert 1.0 - 1e-3 <= float(masses.sum()) <= 1.0 + 1e-9 + floored * MIN_PROBABILITY
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    shape=st.lists(st.integers(1, 5), min_size=2, max_size=4),
+    seed=st.integers(0, 2**16),
+    spread=st.floats(0.1, 8.0),
+)
+def test_the_rate_classes_latents_as_the_file_codes_them(
+    shape: list[int], seed: int, spread: float
+) -> None:
+    latents = torch.randn(shape, generator=torch.Generator().manual_seed(seed)) * spread
+    codes = latents.round().clamp(-127, 127).numpy().astype(np.int8)
+    expected = context_classes(codes.reshape(-1, *shape[-2:])).reshape(shape)
+    np.testing.assert_array_equal(latent_context_classes(latents).numpy(), expected)
+
+
+def test_the_rate_learns_a_wide_scale_among_large_latents_and_a_narrow_one_among_zeros() -> None:
+    model = _model()
+    signs = torch.randn(model.grids.planes[0][..., :4].shape).sign()
+    with torch.no_grad():
+        for tensor in model.grids.tensors():
+            tensor.zero_()
+        model.grids.planes[0][..., :4] = 4.0 * signs
+    rate = LatentRate(model.grids)
+    optimiser = torch.optim.Adam(rate.parameters(), lr=0.1)
+    for _ in range(200):
+        optimiser.zero_grad()
+        rate.bits([tensor.detach() for tensor in model.grids.tensors()]).backward()
+        optimiser.step()
+    scales = rate.log_scales[0].exp()
+    assert scales[-1] > 2.0 > 0.2 > scales[0]
 
 
 def test_rate_falls_with_smaller_latents_and_trains_its_scales() -> None:

@@ -3,6 +3,7 @@ plain lines where stderr is not a terminal."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import subprocess
 import sys
@@ -30,6 +31,13 @@ def test_the_estimate_adds_up_its_phases() -> None:
     assert ESTIMATE.total_seconds(ESTIMATE.fit_seconds_within(300.0)) == pytest.approx(300.0)
     # ...but never fits for less than a tenth of it.
     assert ESTIMATE.fit_seconds_within(20.0) == pytest.approx(2.0)
+
+
+def test_cheaper_compensation_steps_leave_more_of_a_budget_to_the_fit() -> None:
+    cheaper = dataclasses.replace(ESTIMATE, compensation_cost=0.5)
+    assert cheaper.total_seconds(100.0) == pytest.approx(100.0 * (1 + SHARE_OF_FIT / 2) + 30.0)
+    assert cheaper.total_seconds(cheaper.fit_seconds_within(300.0)) == pytest.approx(300.0)
+    assert cheaper.fit_seconds_within(300.0) > ESTIMATE.fit_seconds_within(300.0)
 
 
 def test_a_time_budget_covers_rate_control_and_measurement(tiny_clip) -> None:

@@ -44,8 +44,9 @@ def slice_shape(shape: Sequence[int]) -> tuple[int, int, int]:
 def context_class(
     left: np.ndarray, up: np.ndarray, up_left: np.ndarray, up_right: np.ndarray
 ) -> np.ndarray:
-    """The context class of codes whose neighbours have these magnitudes."""
-    return np.minimum(2 * (left + up) + up_left + up_right, CONTEXT_CLASSES - 1)
+    """The context class of codes whose neighbours have these magnitudes (numpy arrays or
+    torch tensors)."""
+    return (2 * (left + up) + up_left + up_right).clip(max=CONTEXT_CLASSES - 1)
 
 
 def context_classes(codes: np.ndarray) -> np.ndarray:

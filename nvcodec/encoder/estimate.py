@@ -11,10 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from nvcodec.decoder.render import render
+from nvcodec.decoder.render import default_render_batch, render
 from nvcodec.encoder.compensate import SHARE_OF_FIT
 from nvcodec.encoder.fit import FitConfig, default_batch_size, train_step
-from nvcodec.encoder.latent_rate import LatentRate, noisy
+from nvcodec.encoder.latent_rate import LatentRate, noisy, round_latents
 from nvcodec.encoder.ratecontrol import QMAX_LEVELS
 from nvcodec.encoder.sampler import ClipSampler, PixelSample
 from nvcodec.model.config import ModelConfig
@@ -23,7 +23,7 @@ from nvcodec.runtime import flushed_denormals, resolve_precision
 
 TIMED_STEPS = 3
 STRIP_ROWS = 8
-"""Rows of the strip whose render stands in for a whole frame's."""
+"""Fewest rows of the strip whose render stands in for a whole frame's."""
 TIMED_SAMPLE = 4096
 
 
@@ -35,6 +35,9 @@ class EncodeEstimate:
     render_seconds_per_frame: float
     rate_control_seconds: float
     frames: int
+    compensation_cost: float = 1.0
+    """A compensation step's time as a share of a fitting step's: under one for a grid model,
+    whose latents are frozen by then and whose rate term is gone."""
 
     @property
     def measure_seconds(self) -> float:
@@ -48,12 +51,17 @@ class EncodeEstimate:
 
     def total_seconds(self, fit_seconds: float) -> float:
         """The whole encode for `fit_seconds` of fitting (compensation included)."""
-        return fit_seconds * (1.0 + SHARE_OF_FIT) + self.overhead_seconds
+        return fit_seconds * (1.0 + self.compensation_share) + self.overhead_seconds
 
     def fit_seconds_within(self, budget: float) -> float:
         """The fitting time that keeps the whole encode within `budget` seconds; never below a
         tenth of it, so a short budget still fits something."""
-        return max(0.1 * budget, (budget - self.overhead_seconds) / (1.0 + SHARE_OF_FIT))
+        return max(0.1 * budget, (budget - self.overhead_seconds) / (1.0 + self.compensation_share))
+
+    @property
+    def compensation_share(self) -> float:
+        """Compensation's time as a share of the fit's."""
+        return SHARE_OF_FIT * self.compensation_cost
 
 
 def estimate_encode(
@@ -79,8 +87,19 @@ def estimate_encode(
             ),
             device,
         )
+        compensation_step = step
+        if model.grids is not None:  # compensation trains with the latents rounded and frozen
+            round_latents(model.grids)
+            compensation_step = _best_seconds(
+                lambda: train_step(
+                    model, optimiser, sampler, batch_size, generator, fit_config, dtype
+                ),
+                device,
+            )
     model.eval()
-    rows = min(STRIP_ROWS, canvas.height)
+    # A strip of at least one rendering chunk, whose fixed costs a frame pays once per chunk.
+    chunk_rows = math.ceil(default_render_batch(config, device) / canvas.width)
+    rows = min(max(STRIP_ROWS, chunk_rows), canvas.height)
     first = torch.zeros(1, dtype=torch.float64)
     strip = _best_seconds(lambda: next(render(model, canvas, canvas.width, rows, first)), device)
     sample = PixelSample(canvas, frames_u8, TIMED_SAMPLE)
@@ -94,6 +113,7 @@ def estimate_encode(
         render_seconds_per_frame=strip * canvas.height / rows,
         rate_control_seconds=trials * trial,
         frames=canvas.num_frames,
+        compensation_cost=min(1.0, compensation_step / step),
     )
 
 

@@ -1,10 +1,12 @@
 """The rate term of grid fitting: a differentiable estimate of the latents' coded bits.
 
-Each channel of each layer's grid gets a zero-mean Laplace distribution of learned scale; a
-latent `v` costs `-log2 P(v)`, `P` the Laplace's mass on `[v - 1/2, v + 1/2]`, the bin that
-rounding maps to `round(v)`. During fitting the latents are read with uniform noise of one
-step (the noise that rounding would add, in expectation), later through straight-through
-rounding, so that the fit sees the integers the file stores (`noisy`, `straight_through`).
+Each grid has a zero-mean Laplace distribution of learned scale for each of the context
+classes by which the file codes it (`nvcodec.bitstream.context`: a latent beside large
+latents, a wide one; among zeros, a narrow one); a latent `v` costs `-log2 P(v)`, `P` its
+class's mass on `[v - 1/2, v + 1/2]`, the bin that rounding maps to `round(v)`. During
+fitting the latents are read with uniform noise of one step (the noise that rounding would
+add, in expectation), later through straight-through rounding, so that the fit sees the
+integers the file stores (`noisy`, `straight_through`).
 The file's own entropy coder fits its models to the rounded latents afterwards; this estimate
 only steers the fit.
 """
@@ -16,6 +18,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from nvcodec.bitstream.context import CONTEXT_CLASSES, context_class
 from nvcodec.model.latent_grid import LatentGrids
 
 MIN_PROBABILITY = 2.0**-16
@@ -44,21 +47,38 @@ def laplace_bits(values: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     return -torch.log2(probability.clamp(min=MIN_PROBABILITY))
 
 
+def latent_context_classes(latents: torch.Tensor) -> torch.Tensor:
+    """The context class of each latent as read (noise included), as the file's coder
+    assigns it to rounded latents: from the rounded neighbours left, up, up-left and
+    up-right within each slice of the last two axes. Not differentiable, and needs none."""
+    magnitude = latents.detach().round().abs().reshape(-1, *latents.shape[-2:])
+    padded = torch.nn.functional.pad(magnitude, (1, 1, 1, 0))
+    return (
+        context_class(
+            padded[:, 1:, :-2], padded[:, :-1, 1:-1], padded[:, :-1, :-2], padded[:, :-1, 2:]
+        )
+        .long()
+        .view(latents.shape)
+    )
+
+
 class LatentRate(nn.Module):
-    """Learned Laplace scales, one per channel of each layer's grid, and the bits they give."""
+    """Learned Laplace scales, one per context class of each grid as the file codes it
+    (`latent_context_classes`), and the bits they give."""
 
     def __init__(self, grids: LatentGrids) -> None:
         super().__init__()
         self.log_scales = nn.ParameterList(
-            nn.Parameter(torch.zeros(tensor.shape[0], tensor.shape[1]))
-            for tensor in grids.tensors()
+            nn.Parameter(torch.zeros(CONTEXT_CLASSES)) for _ in grids.tensors()
         )
 
     def bits(self, latents: Sequence[torch.Tensor]) -> torch.Tensor:
         """Estimated bits of the grids as read (`LatentGrids.read_all`), in `tensors` order."""
         total = torch.zeros((), device=self.log_scales[0].device)
         for values, log_scale in zip(latents, self.log_scales, strict=True):
-            scale = log_scale.exp().view(*log_scale.shape, *([1] * (values.dim() - 2)))
+            # index_select: its backward is a dense index_add, where indexing's is a scatter.
+            classes = latent_context_classes(values).flatten()
+            scale = log_scale.exp().index_select(0, classes).view_as(values)
             total = total + laplace_bits(values, scale).sum()
         return total
 

@@ -9,6 +9,7 @@ parameter, a grid model at the rate weight that the measured rate calls for.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -171,12 +172,15 @@ def _encode_at(
     on_phase: Callable[[str, EncodeJob], None] | None,
     start: CoordFlow | None,
 ) -> EncodedClip:
+    began = time.perf_counter()
     count, height, width = frames_u8.shape[:3]
     config = model_config(budget, width, height, count, layers, grid)
     sampler = clip_sampler(frames_u8, fps, resolve_device(fit_config.device))
     estimate = estimate_encode(sampler, frames_u8, config, fit_config)
-    if budget_seconds is not None:
-        fit_config = replace(fit_config, seconds=estimate.fit_seconds_within(budget_seconds))
+    if budget_seconds is not None:  # the sampler's loss weights and the estimate count too
+        left = budget_seconds - (time.perf_counter() - began)
+        seconds = max(0.1 * budget_seconds, estimate.fit_seconds_within(left))
+        fit_config = replace(fit_config, seconds=seconds)
     job = EncodeJob(
         config,
         parameter_count(config),
