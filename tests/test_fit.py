@@ -1,6 +1,8 @@
 import numpy as np
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 
 from nvcodec.decoder.render import render
 from nvcodec.encoder.fit import (
@@ -11,6 +13,7 @@ from nvcodec.encoder.fit import (
     copy_matching,
     default_lr,
     fit,
+    rate_weight_at,
 )
 from nvcodec.errors import DeviceError, FitError
 from nvcodec.metrics import psnr
@@ -109,6 +112,17 @@ def test_bad_budgets_are_refused() -> None:
         FitConfig(epochs=-1)
     with pytest.raises(FitError, match="precision"):
         FitConfig(precision="float16")
+    with pytest.raises(FitError, match="rate_every"):
+        FitConfig(rate_every=0)
+
+
+@given(rate_every=st.integers(1, 6), steps=st.integers(1, 60))
+def test_the_rate_term_keeps_its_weight_over_the_steps_that_skip_it(
+    rate_every: int, steps: int
+) -> None:
+    weights = [rate_weight_at(step, rate_every) for step in range(steps * rate_every)]
+    assert sum(weights) == steps * rate_every
+    assert sum(weight > 0 for weight in weights) == steps
 
 
 @pytest.mark.slow

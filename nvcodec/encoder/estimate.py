@@ -13,7 +13,7 @@ import torch
 
 from nvcodec.decoder.render import default_render_batch, render
 from nvcodec.encoder.compensate import SHARE_OF_FIT
-from nvcodec.encoder.fit import FitConfig, default_batch_size, train_step
+from nvcodec.encoder.fit import FitConfig, default_batch_size, rate_weight_at, train_step
 from nvcodec.encoder.latent_rate import LatentRate, noisy, round_latents
 from nvcodec.encoder.ratecontrol import QMAX_LEVELS
 from nvcodec.encoder.sampler import ClipSampler, PixelSample
@@ -81,11 +81,26 @@ def estimate_encode(
         rate = LatentRate(model.grids).to(device)
         model.grids.quantizer = noisy
     with flushed_denormals(device):
-        step = _best_seconds(
-            lambda: train_step(
-                model, optimiser, sampler, batch_size, generator, fit_config, dtype, rate
-            ),
-            device,
+        every = fit_config.rate_every
+        step = (
+            _best_seconds(  # a cycle of steps, one of them with the rate term
+                lambda: [
+                    train_step(
+                        model,
+                        optimiser,
+                        sampler,
+                        batch_size,
+                        generator,
+                        fit_config,
+                        dtype,
+                        rate,
+                        rate_weight=rate_weight_at(index, every),
+                    )
+                    for index in range(every)
+                ],
+                device,
+            )
+            / every
         )
         compensation_step = step
         if model.grids is not None:  # compensation trains with the latents rounded and frozen
