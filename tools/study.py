@@ -376,6 +376,13 @@ def compensation(epochs: float, frames: int, steps_per_round: int, levels: str) 
     show_default=True,
     help="For the nets' weight matrices (the encoder's default for the grid model: muon).",
 )
+@click.option(
+    "--rate-every",
+    type=click.IntRange(min=1),
+    default=FitConfig.rate_every,
+    show_default=True,
+    help="The rate term enters one step in this many, at this many times its weight.",
+)
 def grid(
     rate_lambda: float,
     latent_lr: float,
@@ -386,6 +393,7 @@ def grid(
     epochs: float | None,
     seconds: float | None,
     optimiser: str,
+    rate_every: int,
 ) -> None:
     """Fit the grid model to Bunny 320x180x132, store it (qmax 127) and add the file's bpp and
     decoded PSNR to tools/results/grid_sweep_bunny_320x180x132.json."""
@@ -402,6 +410,7 @@ def grid(
         rate_lambda=rate_lambda,
         latent_lr_scale=latent_lr,
         optimiser=optimiser,
+        rate_every=rate_every,
     )
     run = {
         "settings": {
@@ -414,6 +423,7 @@ def grid(
             "epochs": epochs,
             "seconds": seconds,
             "optimiser": optimiser,
+            "rate_every": rate_every,
         },
         **grid_fit_scored(clip, config, fit_config),
     }

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import TYPE_CHECKING, TypeVar
 
 import constriction
 import numpy as np
@@ -27,8 +28,14 @@ from nvcodec.bitstream.entropy import (
     range_decoder,
 )
 
+if TYPE_CHECKING:
+    import torch
+
 CONTEXT_CLASSES = 12
 """Models of a context-coded grid: one per context class."""
+
+Magnitudes = TypeVar("Magnitudes", np.ndarray, "torch.Tensor")
+"""Neighbour magnitudes: numpy arrays for the coder, torch tensors for the fit's estimate."""
 
 GridModels = TensorModel | list[TensorModel]
 """How one grid is coded: one model for all its codes in C order, or one per context class."""
@@ -42,10 +49,10 @@ def slice_shape(shape: Sequence[int]) -> tuple[int, int, int]:
 
 
 def context_class(
-    left: np.ndarray, up: np.ndarray, up_left: np.ndarray, up_right: np.ndarray
-) -> np.ndarray:
-    """The context class of codes whose neighbours have these magnitudes (numpy arrays or
-    torch tensors)."""
+    left: Magnitudes, up: Magnitudes, up_left: Magnitudes, up_right: Magnitudes
+) -> Magnitudes:
+    """The context class of codes whose neighbours have these magnitudes: numpy arrays for
+    the coder, torch tensors for the fit's rate estimate."""
     return (2 * (left + up) + up_left + up_right).clip(max=CONTEXT_CLASSES - 1)
 
 

@@ -65,7 +65,7 @@ class FitConfig:
     `straight_through_from` of the run, then rounded (straight through), and rounded for good
     when the fit ends. The rate term enters one step in `rate_every`, at `rate_every` times its
     weight: the same pull on the latents in all, for a fraction of its elementwise work over
-    every latent, which costs a CPU step as much as the colour nets do.
+    every latent, a large share of a CPU step.
     """
 
     epochs: float | None = 20.0
