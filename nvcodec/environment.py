@@ -20,7 +20,7 @@ def cpu_name() -> str:
 
 
 def describe_environment(device: torch.device | None = None) -> dict:
-    """Device, CPU, thread count, library versions and the date."""
+    """Device, CPU and its vector instructions, thread count, library versions and the date."""
     from importlib.metadata import version
 
     import av
@@ -30,6 +30,9 @@ def describe_environment(device: torch.device | None = None) -> dict:
     return {
         "device": f"cuda ({torch.cuda.get_device_name()})" if cuda else "cpu",
         "cpu": cpu_name(),
+        # The vector instructions torch's CPU kernels use (AVX2, AVX512...): two CPUs of one
+        # name can differ here, and their timings by a factor of several.
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "numpy": numpy.__version__,

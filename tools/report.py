@@ -62,7 +62,8 @@ GPU_BEGIN, GPU_END = "<!-- gpu:begin -->", "<!-- gpu:end -->"
 
 def machine(result: dict) -> str:
     env = result["environment"]
-    return f"{env['device']}, {env['cpu']}, {env['threads']} threads, torch {env['torch']}"
+    cpu = env["cpu"] + (f" ({env['cpu_capability']})" if "cpu_capability" in env else "")
+    return f"{env['device']}, {cpu}, {env['threads']} threads, torch {env['torch']}"
 
 
 def curve_section(result: dict) -> list[str]:
