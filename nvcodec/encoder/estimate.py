@@ -13,7 +13,7 @@ import torch
 
 from nvcodec.decoder.render import default_render_batch, render
 from nvcodec.encoder.compensate import SHARE_OF_FIT
-from nvcodec.encoder.fit import FitConfig, default_batch_size, rate_weight_at, train_step
+from nvcodec.encoder.fit import FitConfig, default_batch_size, train_step
 from nvcodec.encoder.latent_rate import LatentRate, noisy, round_latents
 from nvcodec.encoder.ratecontrol import QMAX_LEVELS
 from nvcodec.encoder.sampler import ClipSampler, PixelSample
@@ -81,27 +81,14 @@ def estimate_encode(
         rate = LatentRate(model.grids).to(device)
         model.grids.quantizer = noisy
     with flushed_denormals(device):
-        every = fit_config.rate_every
-        step = (
-            _best_seconds(  # a cycle of steps, one of them with the rate term
-                lambda: [
-                    train_step(
-                        model,
-                        optimiser,
-                        sampler,
-                        batch_size,
-                        generator,
-                        fit_config,
-                        dtype,
-                        rate,
-                        rate_weight=rate_weight_at(index, every),
-                    )
-                    for index in range(every)
-                ],
-                device,
-            )
-            / every
-        )
+
+        def steps() -> None:  # a cycle of steps, one of them with the rate term
+            for k in range(fit_config.rate_every):
+                train_step(
+                    model, optimiser, sampler, batch_size, generator, fit_config, dtype, rate, k
+                )
+
+        step = _best_seconds(steps, device) / fit_config.rate_every
         compensation_step = step
         if model.grids is not None:  # compensation trains with the latents rounded and frozen
             round_latents(model.grids)

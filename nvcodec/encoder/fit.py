@@ -222,15 +222,7 @@ def _fit_on(
             rounded = progress >= fit_config.straight_through_from
             model.grids.quantizer = straight_through if rounded else noisy
         loss, mse = train_step(
-            model,
-            optimiser,
-            sampler,
-            batch_size,
-            generator,
-            fit_config,
-            dtype,
-            rate,
-            rate_weight=rate_weight_at(step, fit_config.rate_every),
+            model, optimiser, sampler, batch_size, generator, fit_config, dtype, rate, step
         )
         step += 1
         window.add(loss.detach(), mse)
@@ -337,17 +329,18 @@ def train_step(
     fit_config: FitConfig,
     dtype: torch.dtype = torch.float32,
     rate: LatentRate | None = None,
-    rate_weight: float = 1.0,
+    step: int = 0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """One optimiser step on a random batch, the colour nets' products in `dtype`, the
-    latents' estimated bits per pixel (`rate`) weighted into the loss `rate_weight` times
-    (none at 0); returns the loss and the batch's squared error."""
+    """Optimiser step number `step` on a random batch, the colour nets' products in `dtype`,
+    the latents' estimated bits per pixel (`rate`) weighted into the loss on the steps that
+    take it (`rate_weight_at`); returns the loss and the batch's squared error."""
     xy, frame, target, weight = sampler.batch(batch_size, generator)
     latents = None if model.grids is None else model.grids.read_all()
     raw = model.layer_outputs(xy, frame, sampler.times, dtype, latents)
     loss, mse = coordflow_loss(
         raw, target, weight, fit_config.l2_weight, fit_config.layer_loss_weight
     )
+    rate_weight = rate_weight_at(step, fit_config.rate_every)
     if rate is not None and latents is not None and rate_weight > 0:
         bits_per_pixel = rate.bits(latents) / sampler.num_pixels
         loss = loss + rate_weight * fit_config.rate_lambda * bits_per_pixel
