@@ -57,10 +57,12 @@ class EncodeJob:
     fit_seconds: float
     estimate: EncodeEstimate
     device: str
+    spent_seconds: float = 0.0
+    """What the encode took before fitting: the loss weights and the estimate."""
 
     @property
     def total_seconds(self) -> float:
-        return self.estimate.total_seconds(self.fit_seconds)
+        return self.spent_seconds + self.estimate.total_seconds(self.fit_seconds)
 
 
 @dataclass(frozen=True)
@@ -177,9 +179,9 @@ def _encode_at(
     config = model_config(budget, width, height, count, layers, grid)
     sampler = clip_sampler(frames_u8, fps, resolve_device(fit_config.device))
     estimate = estimate_encode(sampler, frames_u8, config, fit_config)
+    spent = time.perf_counter() - began
     if budget_seconds is not None:  # the sampler's loss weights and the estimate count too
-        left = budget_seconds - (time.perf_counter() - began)
-        seconds = max(0.1 * budget_seconds, estimate.fit_seconds_within(left))
+        seconds = max(0.1 * budget_seconds, estimate.fit_seconds_within(budget_seconds - spent))
         fit_config = replace(fit_config, seconds=seconds)
     job = EncodeJob(
         config,
@@ -188,6 +190,7 @@ def _encode_at(
         _planned_fit_seconds(fit_config, estimate),
         estimate,
         str(sampler.rgb.device),
+        spent,
     )
     phases = iter(PHASES)
 
