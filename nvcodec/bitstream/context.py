@@ -58,12 +58,14 @@ def context_class(
 
 def context_classes(codes: np.ndarray) -> np.ndarray:
     """Each code's context class, from codes [slices, rows, columns]."""
-    magnitude = np.pad(np.abs(codes.astype(np.int32)), ((0, 0), (1, 0), (1, 1)))
+    return padded_context_classes(np.pad(np.abs(codes.astype(np.int32)), ((0, 0), (1, 0), (1, 1))))
+
+
+def padded_context_classes(padded: Magnitudes) -> Magnitudes:
+    """The context classes of magnitudes [slices, rows + 1, columns + 2] that have a zero row
+    on top and a zero column either side of each slice."""
     return context_class(
-        magnitude[:, 1:, :-2],
-        magnitude[:, :-1, 1:-1],
-        magnitude[:, :-1, :-2],
-        magnitude[:, :-1, 2:],
+        padded[:, 1:, :-2], padded[:, :-1, 1:-1], padded[:, :-1, :-2], padded[:, :-1, 2:]
     )
 
 

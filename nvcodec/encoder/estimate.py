@@ -53,10 +53,12 @@ class EncodeEstimate:
         """The whole encode for `fit_seconds` of fitting (compensation included)."""
         return fit_seconds * (1.0 + self.compensation_share) + self.overhead_seconds
 
-    def fit_seconds_within(self, budget: float) -> float:
-        """The fitting time that keeps the whole encode within `budget` seconds; never below a
-        tenth of it, so a short budget still fits something."""
-        return max(0.1 * budget, (budget - self.overhead_seconds) / (1.0 + self.compensation_share))
+    def fit_seconds_within(self, budget: float, spent: float = 0.0) -> float:
+        """The fitting time that keeps the whole encode within `budget` seconds when `spent`
+        of them are gone; never below a tenth of the budget, so a short one still fits
+        something."""
+        left = budget - spent - self.overhead_seconds
+        return max(0.1 * budget, left / (1.0 + self.compensation_share))
 
     @property
     def compensation_share(self) -> float:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from nvcodec.bitstream.context import CONTEXT_CLASSES, context_class
+from nvcodec.bitstream.context import CONTEXT_CLASSES, padded_context_classes
 from nvcodec.model.latent_grid import LatentGrids
 
 MIN_PROBABILITY = 2.0**-16
@@ -53,13 +53,7 @@ def latent_context_classes(latents: torch.Tensor) -> torch.Tensor:
     up-right within each slice of the last two axes. Not differentiable, and needs none."""
     magnitude = latents.detach().round().abs().reshape(-1, *latents.shape[-2:])
     padded = torch.nn.functional.pad(magnitude, (1, 1, 1, 0))
-    return (
-        context_class(
-            padded[:, 1:, :-2], padded[:, :-1, 1:-1], padded[:, :-1, :-2], padded[:, :-1, 2:]
-        )
-        .long()
-        .view(latents.shape)
-    )
+    return padded_context_classes(padded).long().view(latents.shape)
 
 
 class LatentRate(nn.Module):

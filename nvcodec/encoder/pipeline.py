@@ -181,8 +181,7 @@ def _encode_at(
     estimate = estimate_encode(sampler, frames_u8, config, fit_config)
     spent = time.perf_counter() - began
     if budget_seconds is not None:  # the sampler's loss weights and the estimate count too
-        seconds = max(0.1 * budget_seconds, estimate.fit_seconds_within(budget_seconds - spent))
-        fit_config = replace(fit_config, seconds=seconds)
+        fit_config = replace(fit_config, seconds=estimate.fit_seconds_within(budget_seconds, spent))
     job = EncodeJob(
         config,
         parameter_count(config),
