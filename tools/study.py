@@ -32,7 +32,7 @@ from nvcodec.encoder.sampler import PixelSample
 from nvcodec.io.video import read_video
 from nvcodec.metrics import psnr
 from nvcodec.model.canvas import Canvas
-from nvcodec.model.coordflow import CoordFlow, ModelConfig, count_parameters
+from nvcodec.model.coordflow import ACTIVATIONS, CoordFlow, ModelConfig, count_parameters
 from nvcodec.model.presets import (
     GRID_FLOW_WIDTH,
     PRESETS,
@@ -383,7 +383,23 @@ def compensation(epochs: float, frames: int, steps_per_round: int, levels: str) 
     show_default=True,
     help="The rate term enters one step in this many, at this many times its weight.",
 )
+@click.option(
+    "--activation",
+    type=click.Choice(list(ACTIVATIONS)),
+    default="gelu",
+    show_default=True,
+    help="The colour and flow nets' activation.",
+)
+@click.option(
+    "--straight-through-from",
+    type=click.FloatRange(0.0, 1.0),
+    default=FitConfig.straight_through_from,
+    show_default=True,
+    help="Share of the fit after which the latents are read rounded (straight through).",
+)
 def grid(
+    straight_through_from: float,
+    activation: str,
     rate_lambda: float,
     latent_lr: float,
     width: int,
@@ -401,7 +417,13 @@ def grid(
     default = clip_grid_config(clip).to_dict()
     grid = {**default["grid"], "xyt_channels": xyt_channels}
     config = ModelConfig.from_dict(
-        {**default, "colour_width": width, "flow_width": flow_width, "grid": grid}
+        {
+            **default,
+            "colour_width": width,
+            "flow_width": flow_width,
+            "grid": grid,
+            "activation": activation,
+        }
     )
     fit_config = FitConfig(
         epochs=epochs,
@@ -411,6 +433,7 @@ def grid(
         latent_lr_scale=latent_lr,
         optimiser=optimiser,
         rate_every=rate_every,
+        straight_through_from=straight_through_from,
     )
     run = {
         "settings": {
@@ -419,11 +442,13 @@ def grid(
             "colour_width": width,
             "flow_width": flow_width,
             "xyt_channels": xyt_channels,
+            "activation": activation,
             "batch_size": batch,
             "epochs": epochs,
             "seconds": seconds,
             "optimiser": optimiser,
             "rate_every": rate_every,
+            "straight_through_from": straight_through_from,
         },
         **grid_fit_scored(clip, config, fit_config),
     }
