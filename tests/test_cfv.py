@@ -194,7 +194,7 @@ def test_probe_reads_the_header_without_range_decoding(sample: bytes, monkeypatc
     monkeypatch.setattr(cfv, "decode_tensors", refuse)
     info = probe_cfv(sample)
     assert (info.canvas, info.config) == (CANVAS, CONFIG)
-    assert info.version == (1, 4) and info.min_reader_major == 1
+    assert info.version == (1, 5) and info.min_reader_major == 1
     assert info.colour == {
         "colour_primaries": 1,
         "transfer_characteristics": 13,

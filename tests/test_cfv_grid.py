@@ -80,7 +80,7 @@ def test_latents_round_trip_exactly_and_render_the_same() -> None:
 
 def test_probe_describes_the_grid(sample: bytes) -> None:
     info = probe_cfv(sample)
-    assert info.version == (1, 4) and info.min_reader_major == 1
+    assert info.version == (1, 5) and info.min_reader_major == 1
     assert info.config.representation == "grid"
     assert info.config.grid.levels == 3
     assert info.chunk_bytes["ARCH"] == 28 and "LATC" in info.chunk_bytes
@@ -159,9 +159,10 @@ def test_stepped_codes_are_clipped_to_the_int8_range() -> None:
         quantize_with_step(np.zeros((1, 2)), 0.1)
 
 
-@pytest.fixture(scope="module", params=["grid.cfv", "grid-context.cfv"])
+@pytest.fixture(scope="module", params=["grid.cfv", "grid-context.cfv", "grid-temporal.cfv"])
 def fuzzed(request: pytest.FixtureRequest) -> bytes:
-    """A grid file whose latents are coded with one model per grid, and one coded by context."""
+    """Grid files whose latents are coded with one model per grid, by context, and by context
+    with the previous frame."""
     return (GRID_VECTOR.parent / request.param).read_bytes()
 
 

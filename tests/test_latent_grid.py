@@ -11,7 +11,12 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nvcodec.bitstream.context import context_classes
+from nvcodec.bitstream.context import (
+    CONTEXT_CLASSES,
+    PREVIOUS_LEVELS,
+    frames_of,
+    temporal_context_classes,
+)
 from nvcodec.encoder.latent_rate import (
     MIN_PROBABILITY,
     LatentRate,
@@ -139,7 +144,8 @@ def test_the_rate_classes_latents_as_the_file_codes_them(
 ) -> None:
     latents = torch.randn(shape, generator=torch.Generator().manual_seed(seed)) * spread
     codes = latents.round().clamp(-127, 127).numpy().astype(np.int8)
-    expected = context_classes(codes.reshape(-1, *shape[-2:])).reshape(shape)
+    slices = codes.reshape(-1, *shape[-2:])
+    expected = temporal_context_classes(slices, frames_of(shape)).reshape(shape)
     np.testing.assert_array_equal(latent_context_classes(latents).numpy(), expected)
 
 
@@ -157,7 +163,8 @@ def test_the_rate_learns_a_wide_scale_among_large_latents_and_a_narrow_one_among
         rate.bits([tensor.detach() for tensor in model.grids.tensors()]).backward()
         optimiser.step()
     scales = rate.log_scales[0].exp()
-    assert scales[-1] > 2.0 > 0.2 > scales[0]
+    widest = PREVIOUS_LEVELS * (CONTEXT_CLASSES - 1)  # a plane, one frame: no previous one
+    assert scales[widest] > 2.0 > 0.2 > scales[0]
 
 
 def test_rate_falls_with_smaller_latents_and_trains_its_scales() -> None:

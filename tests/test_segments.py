@@ -64,7 +64,7 @@ def _frames(data: bytes, times: list[float], view: View | None = None) -> np.nda
 
 def test_the_index_describes_each_segment() -> None:
     info = probe_cfv(SAMPLE)
-    assert info.version == (1, 4) and info.canvas == Canvas(12, 8, sum(SPANS), FPS)
+    assert info.version == (1, 5) and info.canvas == Canvas(12, 8, sum(SPANS), FPS)
     assert [(s.first_frame, s.frames) for s in info.segments] == [(0, 4), (4, 3), (7, 5)]
     assert info.params == sum(s.params for s in info.segments)
     assert sum(s.bytes for s in info.segments) < info.bytes

@@ -1,5 +1,5 @@
-"""The golden files of spec/vectors/ (and the frozen files of the versions 1.0 to 1.3 in
-spec/vectors/1.0/ to 1.3/) decode to their recorded frames (see tools/make_vectors.py)."""
+"""The golden files of spec/vectors/ (and the frozen files of the versions 1.0 to 1.4 in
+spec/vectors/1.0/ to 1.4/) decode to their recorded frames (see tools/make_vectors.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,10 @@ from nvcodec.decoder.views import View
 VECTORS = Path(__file__).resolve().parents[1] / "spec" / "vectors"
 CASES = [
     (directory, name, entry)
-    for directory in (VECTORS, *(VECTORS / version for version in ("1.0", "1.1", "1.2", "1.3")))
+    for directory in (
+        VECTORS,
+        *(VECTORS / version for version in ("1.0", "1.1", "1.2", "1.3", "1.4")),
+    )
     for name, entry in json.loads((directory / "vectors.json").read_text()).items()
 ]
 

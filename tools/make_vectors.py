@@ -3,10 +3,11 @@
     python -m tools.make_vectors                # check the stored vectors against this decoder
     python -m tools.make_vectors --regenerate   # refit the tiny models and rewrite spec/vectors/
 
-spec/vectors/1.0/ to 1.3/ keep files written by the version 1.0 encoder (float16 flow nets), the
-version 1.1 encoder, the version 1.2 encoder (the first grid model) and the version 1.3 encoder
-(the first segmented file; grid latents not yet context coded), which this decoder must still
-read; they are checked but never rewritten.
+spec/vectors/1.0/ to 1.4/ keep files written by the version 1.0 encoder (float16 flow nets), the
+version 1.1 encoder, the version 1.2 encoder (the first grid model), the version 1.3 encoder
+(the first segmented file; grid latents not yet context coded) and the version 1.4 encoder
+(context coding without the previous frame), which this decoder must still read; they are
+checked but never rewritten.
 
 Each vector is a tiny fit of a synthetic clip. vectors.json holds, per file, its SHA-256 and the
 SHA-256 of its decoded frames (uint8 RGB, frames in order, rows top to bottom, pixels left to
@@ -26,19 +27,21 @@ import click
 import numpy as np
 import torch
 
+from nvcodec.bitstream.cfv import parse_cfv
 from nvcodec.bitstream.codec import encode_cfv
+from nvcodec.bitstream.context import TEMPORAL_CLASSES
 from nvcodec.bitstream.segments import join_segments
 from nvcodec.decoder.segments import ClipModels
 from nvcodec.decoder.views import View
 from nvcodec.encoder.fit import FitConfig, fit
 from nvcodec.encoder.segments import cut
 from nvcodec.model.config import GridConfig, ModelConfig
-from nvcodec.testing.synthetic import default_trajectory, pan_clip
+from nvcodec.testing.synthetic import default_trajectory, object_clip, pan_clip
 from tools.common import HELP_OPTIONS
 
 VECTORS_DIR = Path(__file__).resolve().parents[1] / "spec" / "vectors"
 INDEX = VECTORS_DIR / "vectors.json"
-FROZEN_DIRS = tuple(VECTORS_DIR / version for version in ("1.0", "1.1", "1.2", "1.3"))
+FROZEN_DIRS = tuple(VECTORS_DIR / version for version in ("1.0", "1.1", "1.2", "1.3", "1.4"))
 
 # name: (width, height, frames, fps, clip seed, qmax, architecture)
 VECTORS = {
@@ -71,7 +74,18 @@ VECTORS = {
                     grid=GridConfig(width=80, height=60, levels=2, xyt_width=10, xyt_height=8,
                                     xyt_frames=2, xyt_channels=1, margin_percent=25)),
     ),
+    "grid-temporal": (
+        64, 48, 16, Fraction(24), 8, 63,
+        ModelConfig(num_layers=1, colour_width=8, colour_depth=1, xy_octaves=0, t_octaves=0,
+                    flow_width=8, flow_depth=1, flow_octaves=2,
+                    grid=GridConfig(width=80, height=60, levels=2, xyt_width=32, xyt_height=24,
+                                    xyt_frames=16, xyt_channels=1, margin_percent=25)),
+    ),
 }  # fmt: skip
+WITH_PREVIOUS_FRAME = "grid-temporal"
+"""The vector whose volume must be coded by context with the previous frame (coding 2): its
+clip is a disc drifting over a pan, which one layer's flow cannot follow both of, so the
+volume holds the disc from frame to frame."""
 
 
 SEGMENTED = {"segments": ("one-layer", 18, 6, 1)}
@@ -110,19 +124,33 @@ def _fitted(clip: np.ndarray, fps: Fraction, config: ModelConfig, qmax: int, met
     return encode_cfv(result.model, result.canvas, meta, qmax=qmax)
 
 
+def vector_clip(name: str, width: int, height: int, count: int, seed: int) -> np.ndarray:
+    """The synthetic clip a vector is fitted to: a pan, or for WITH_PREVIOUS_FRAME a disc
+    drifting over one."""
+    if name != WITH_PREVIOUS_FRAME:
+        return pan_clip(width, height, default_trajectory(count, width, height), seed=seed)
+    k = np.linspace(0.0, 1.0, count)
+    background = np.stack((6 - 12 * k, 2 * np.sin(np.pi * k)), axis=-1)
+    path = np.stack((-6 + 12 * k, 2 * np.sin(2 * np.pi * k)), axis=-1)
+    return object_clip(width, height, background, path, 12.0, seed=seed)[0]
+
+
 def regenerate() -> None:
     VECTORS_DIR.mkdir(parents=True, exist_ok=True)
     files = {}
     for name, (width, height, count, fps, seed, qmax, config) in VECTORS.items():
-        clip = pan_clip(width, height, default_trajectory(count, width, height), seed=seed)
+        clip = vector_clip(name, width, height, count, seed)
         files[name] = _fitted(clip, fps, config, qmax, {"vector": name})
     for name, (like, count, length, overlap) in SEGMENTED.items():
         width, height, _, fps, seed, qmax, config = VECTORS[like]
-        clip = pan_clip(width, height, default_trajectory(count, width, height), seed=seed)
+        clip = vector_clip(like, width, height, count, seed)
         windows = list(cut(iter(clip), length, overlap))
         parts = [_fitted(w.frames_u8, fps, config, qmax, {}) for w in windows]
         margins = [(w.lead, w.tail) for w in windows]
         files[name] = join_segments(parts, {"vector": name}, margins)
+    latents = parse_cfv(files[WITH_PREVIOUS_FRAME]).latents
+    if not any(isinstance(m, list) and len(m) == TEMPORAL_CLASSES for m in latents.models):
+        raise click.ClickException(f"{WITH_PREVIOUS_FRAME}: no grid coded with the previous frame")
     index = {}
     for name, data in files.items():
         (VECTORS_DIR / f"{name}.cfv").write_bytes(data)

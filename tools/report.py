@@ -395,18 +395,26 @@ def latent_coding_section(result: dict) -> list[str]:
     settings = result["settings"]
     points = "; ".join(
         f"lambda {row['setting']['rate_lambda']:g}: {row['latent_bytes']:,} bytes against "
-        f"{row['latent_bytes_one_model']:,} "
-        f"({100 * (row['latent_bytes'] / row['latent_bytes_one_model'] - 1):+.1f}%)"
+        f"{row['latent_bytes_without_previous_frame']:,} without the previous frame "
+        f"({_change(row['latent_bytes'], row['latent_bytes_without_previous_frame'])}) and "
+        f"{row['latent_bytes_one_model']:,} with one model "
+        f"({_change(row['latent_bytes'], row['latent_bytes_one_model'])})"
         for row in result["rows"]
     )
     return [
         f"**Context coding of the latents** (the grid files of `{settings['bench']}`, their "
-        "latents recoded with one model per grid as format 1.3 coded them; "
+        "latents recoded by context without the previous frame as format 1.4 coded them, and "
+        "with one model per grid as format 1.3 did; "
         f"{machine(result)}; `python -m tools.bench.latent_coding WORKDIR`): the latents' "
-        f"bytes by context against one model per grid, {points}. BD-rate RGB against "
-        f"{settings['anchor']}: {result['context']:+.1f}% as coded, {result['one_model']:+.1f}% "
-        "for the same fits coded with one model per grid.",
+        f"bytes as coded against the two, {points}. BD-rate RGB against "
+        f"{settings['anchor']}: {result['context']:+.1f}% as coded, "
+        f"{result['without_previous_frame']:+.1f}% without the previous frame, "
+        f"{result['one_model']:+.1f}% with one model per grid, the fits the same.",
     ]
+
+
+def _change(size: int, reference: int) -> str:
+    return f"{100 * (size / reference - 1):+.1f}%"
 
 
 def segments_warm_section(result: dict) -> list[str]:

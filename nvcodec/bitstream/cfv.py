@@ -36,7 +36,13 @@ from nvcodec.bitstream.bounds import (
     MAX_WIDTH,
 )
 from nvcodec.bitstream.container import Version, is_critical, read_container, write_container
-from nvcodec.bitstream.context import CONTEXT_CLASSES, GridModels, decode_grids, encode_grids
+from nvcodec.bitstream.context import (
+    CONTEXT_CLASSES,
+    TEMPORAL_CLASSES,
+    GridModels,
+    decode_grids,
+    encode_grids,
+)
 from nvcodec.bitstream.entropy import TensorModel, decode_tensors, encode_tensors, read_model
 from nvcodec.bitstream.fields import ByteReader, ByteWriter
 from nvcodec.bitstream.tensors import (
@@ -51,7 +57,7 @@ from nvcodec.errors import CfvError
 from nvcodec.model.canvas import Canvas
 from nvcodec.model.config import ACTIVATION_NAMES, GridConfig, ModelConfig, parameter_count
 
-VERSION = Version(major=1, minor=4, min_reader_major=1)
+VERSION = Version(major=1, minor=5, min_reader_major=1)
 """The version this writer writes; a reader of major version 1 reads every 1.x file."""
 
 HEAD = b"HEAD"
@@ -71,9 +77,11 @@ GRID_ORDERS = ((HEAD, ARCH, FLOQ, COLR, LATC), (HEAD, ARCH, FLOQ, COLR, LATS))
 """What a reader accepts of a grid model: the order this version writes, and that of versions
 1.2 and 1.3."""
 LATENT_CHUNKS = (LATC, LATS)
-CODING_PLAIN = 0
-CODING_BY_CONTEXT = 1
-"""A LATC grid's coding byte: one model in C order, or one per context class by wavefronts."""
+LATENT_CODINGS = {0: 1, 1: CONTEXT_CLASSES, 2: TEMPORAL_CLASSES}
+"""A LATC grid's coding byte and the model headers it is followed by: one model in C order
+(0), one per context class by wavefronts (1), or one per context class with the previous
+frame (2, version 1.5)."""
+CODING_OF_MODELS = {count: coding for coding, count in LATENT_CODINGS.items()}
 REPRESENTATION_GRID = 1
 """The code of the grid representation in an ARCH chunk's extension."""
 
@@ -251,9 +259,9 @@ def _context_coded_payload(tensors: CodedTensors) -> bytes:
     w = ByteWriter()
     for scales, grid_models in zip(tensors.scales, models, strict=True):
         w.array(scales, SCALE_DTYPE)
-        by_class = isinstance(grid_models, list)
-        w.u8(CODING_BY_CONTEXT if by_class else CODING_PLAIN)
-        for model in grid_models if by_class else [grid_models]:
+        listed = grid_models if isinstance(grid_models, list) else [grid_models]
+        w.u8(CODING_OF_MODELS[len(listed)])
+        for model in listed:
             w.raw(model.to_bytes())
     w.raw(payload)
     return w.getvalue()
@@ -518,12 +526,12 @@ def _read_coded(
             models.append(read_model(r))
             continue
         coding = r.u8("latent coding")
-        if coding == CODING_PLAIN:
-            models.append(read_model(r))
-        elif coding == CODING_BY_CONTEXT:
-            models.append([read_model(r) for _ in range(CONTEXT_CLASSES)])
-        else:
+        if coding not in LATENT_CODINGS:
             raise CfvError(f"unknown latent coding {coding}")
+        if coding == 0:
+            models.append(read_model(r))
+        else:
+            models.append([read_model(r) for _ in range(LATENT_CODINGS[coding])])
     coded = r.raw(r.remaining, f"{name} payload")
     if len(coded) % 4:
         raise CfvError(f"range-coded payload of {len(coded)} bytes is not whole 32-bit words")

@@ -18,7 +18,12 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from nvcodec.bitstream.context import CONTEXT_CLASSES, padded_context_classes
+from nvcodec.bitstream.context import (
+    TEMPORAL_CLASSES,
+    frames_of,
+    padded_context_classes,
+    with_previous_frame,
+)
 from nvcodec.model.latent_grid import LatentGrids
 
 MIN_PROBABILITY = 2.0**-16
@@ -48,22 +53,26 @@ def laplace_bits(values: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
 
 
 def latent_context_classes(latents: torch.Tensor) -> torch.Tensor:
-    """The context class of each latent as read (noise included), as the file's coder
-    assigns it to rounded latents: from the rounded neighbours left, up, up-left and
-    up-right within each slice of the last two axes. Not differentiable, and needs none."""
+    """The context class with the previous frame of each latent as read (noise included), as
+    the file's coder assigns it to rounded latents: from the rounded neighbours left, up,
+    up-left and up-right within each slice of the last two axes, and the rounded latent at
+    the same place in the previous frame (the third-last axis; a plane has one frame, so
+    its classes are those of plain context coding). Not differentiable, and needs none."""
     magnitude = latents.detach().round().abs().reshape(-1, *latents.shape[-2:])
     padded = torch.nn.functional.pad(magnitude, (1, 1, 1, 0))
-    return padded_context_classes(padded).long().view(latents.shape)
+    by_frame = (-1, frames_of(latents.shape), *latents.shape[-2:])
+    classes = padded_context_classes(padded).view(by_frame)
+    return with_previous_frame(classes, magnitude.view(by_frame)).long().view(latents.shape)
 
 
 class LatentRate(nn.Module):
-    """Learned Laplace scales, one per context class of each grid as the file codes it
-    (`latent_context_classes`), and the bits they give."""
+    """Learned Laplace scales, one per context class with the previous frame of each grid, as
+    the file codes a volume (`latent_context_classes`), and the bits they give."""
 
     def __init__(self, grids: LatentGrids) -> None:
         super().__init__()
         self.log_scales = nn.ParameterList(
-            nn.Parameter(torch.zeros(CONTEXT_CLASSES)) for _ in grids.tensors()
+            nn.Parameter(torch.zeros(TEMPORAL_CLASSES)) for _ in grids.tensors()
         )
 
     def bits(self, latents: Sequence[torch.Tensor]) -> torch.Tensor:

@@ -96,7 +96,8 @@ def decode_grids(
     headers: list[list[bytes]], shapes: list[tuple[int, ...]], payload: bytes
 ) -> list[list[int]]:
     """The symbols of each grid of a LATC chunk, in C order, from its model headers (one, or
-    one per context class) and the payload, as spec/cfv.md section 4.7 describes them."""
+    one per context class, or one per context class with the previous frame) and the
+    payload, as spec/cfv.md section 4.7 describes them."""
     decoder = RangeDecoder(payload)
     out = []
     for grid_headers, shape in zip(headers, shapes, strict=True):
@@ -105,31 +106,36 @@ def decode_grids(
             slices *= n
         if len(grid_headers) == 1:
             out.append(decoder.decode(grid_headers[0], slices * shape[-2] * shape[-1]))
-        else:
-            out.append(_by_wavefronts(decoder, grid_headers, slices, shape[-2], shape[-1]))
+            continue
+        # With the previous frame (48 headers) the slices run through F frames at a time.
+        frames = shape[-3] if len(grid_headers) == 48 and len(shape) >= 3 else 1
+        out.append(_by_wavefronts(decoder, grid_headers, slices, shape[-2], shape[-1], frames))
     return out
 
 
 def _by_wavefronts(
-    decoder: RangeDecoder, headers: list[bytes], slices: int, rows: int, columns: int
+    decoder: RangeDecoder, headers: list[bytes], slices: int, rows: int, columns: int, frames: int
 ) -> list[int]:
     q = [[[0] * columns for _ in range(rows)] for _ in range(slices)]
 
     def magnitude(s: int, i: int, j: int) -> int:
         return abs(q[s][i][j]) if 0 <= i < rows and 0 <= j < columns else 0
 
-    for d in range(2 * (rows - 1) + columns):
-        front = [(s, i, d - 2 * i) for s in range(slices) for i in range(rows)]
+    def context(s: int, i: int, j: int) -> int:
+        near = min(
+            2 * (magnitude(s, i, j - 1) + magnitude(s, i - 1, j))
+            + magnitude(s, i - 1, j - 1)
+            + magnitude(s, i - 1, j + 1),
+            11,
+        )
+        if len(headers) == 12:
+            return near
+        return 4 * near + (min(magnitude(s - 1, i, j), 3) if s % frames > 0 else 0)
+
+    for d in range(2 * (rows - 1) + columns + frames - 1):
+        front = [(s, i, d - 2 * i - s % frames) for s in range(slices) for i in range(rows)]
         front = [(s, i, j) for s, i, j in front if 0 <= j < columns]
-        classes = [
-            min(
-                2 * (magnitude(s, i, j - 1) + magnitude(s, i - 1, j))
-                + magnitude(s, i - 1, j - 1)
-                + magnitude(s, i - 1, j + 1),
-                len(headers) - 1,
-            )
-            for s, i, j in front
-        ]
+        classes = [context(s, i, j) for s, i, j in front]
         for k, header in enumerate(headers):
             chosen = [at for at, c in zip(front, classes, strict=True) if c == k]
             for (s, i, j), value in zip(chosen, decoder.decode(header, len(chosen)), strict=True):
