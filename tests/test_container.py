@@ -44,7 +44,7 @@ def _chunk(chunk_type: bytes, payload: bytes) -> bytes:
 
 def _file(*chunks: tuple[bytes, bytes], header: bytes | None = None) -> bytes:
     body = b"".join(_chunk(t, p) for t, p in chunks)
-    return (header or _header(1, 4, 1)) + body + _chunk(END_CHUNK, b"")
+    return (header or _header(1, 5, 1)) + body + _chunk(END_CHUNK, b"")
 
 
 @settings(max_examples=100, deadline=None)
@@ -58,7 +58,7 @@ def test_round_trip_of_arbitrary_chunk_lists(chunks: list[tuple[bytes, bytes]]) 
 def test_layout_matches_the_spec_byte_for_byte() -> None:
     assert write_container(VERSION, SAMPLE) == _file(*SAMPLE)
     empty = (
-        "89 43 46 56 0D 0A 1A 0A 01 00 04 00 01 00 10 D4 E7 EC 00 00 00 00 43 45 4E 44 E6 80 FF C1"
+        "89 43 46 56 0D 0A 1A 0A 01 00 05 00 01 00 75 B3 5B 54 00 00 00 00 43 45 4E 44 E6 80 FF C1"
     )
     assert write_container(VERSION, []) == bytes.fromhex(empty)
 

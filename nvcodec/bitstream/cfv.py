@@ -3,8 +3,8 @@
 Chunks, in this order: ``HEAD`` (canvas and colour description), ``ARCH`` (the ModelConfig),
 ``FLOQ`` (the flow networks as range-coded int8 with float16 scales; version 1.0 files hold
 ``FLOW``, the flow networks as float16, instead), ``COLR`` (the colour networks, coded like
-``FLOQ``), for a grid model ``LATC`` (its latent grids, context coded; version 1.4; 1.2 and
-1.3 files hold ``LATS``, coded like ``FLOQ``, instead), then
+``FLOQ``), for a grid model ``LATC`` (its latent grids, context coded; version 1.4, with the
+previous frame 1.5; 1.2 and 1.3 files hold ``LATS``, coded like ``FLOQ``, instead), then
 optional ancillary chunks such as ``meta`` (UTF-8 JSON). A segmented file (version 1.3,
 nvcodec.bitstream.segments) holds a ``SIDX`` index after ``HEAD`` and one model per segment.
 
