@@ -695,6 +695,7 @@ SECTIONS = (
     "segments_warm_cpu",
     "rd_bunny_320x180",
     "rd_bunny_320x180_grid",
+    "rd_bunny_320x180_grid_repeat",
     "rd_bunny_320x180_grid_adamw",
     "rd_bunny_320x180_grid_xyt4",
     "latent_coding_bunny_320x180",
