@@ -49,6 +49,7 @@ from nvcodec.settings import (
     device_name,
     frame_range,
     frame_size,
+    layers_for,
 )
 from nvcodec.summaries import DecodeSummary, EncodeSummary
 
@@ -71,7 +72,7 @@ def encode(
     preset: str | None = None,
     params: int | None = None,
     bpp: float | None = None,
-    layers: int = 2,
+    layers: int | None = None,
     model: str = DEFAULT_REPRESENTATION,
     rate_lambda: float | None = None,
     epochs: float | None = None,
@@ -126,8 +127,9 @@ def encode(
     one-segment encode in this process).
     """
     started = time.perf_counter()
-    check_encode_settings(preset, params, bpp, layers, batch_size, epochs, minutes, precision, seed)
     check_representation(model, rate_lambda)
+    layers = layers_for(model, layers)
+    check_encode_settings(preset, params, bpp, layers, batch_size, epochs, minutes, precision, seed)
     device, frames, size = device_name(device), frame_range(frames), frame_size(size)
     check_callback("on_progress", on_progress)
     check_callback("on_phase", on_phase)

@@ -33,6 +33,7 @@ from nvcodec.settings import (
     CPU_BATCH_SIZE,
     CUDA_BATCH_SIZE,
     DEFAULT_LAMBDA,
+    DEFAULT_LAYERS,
     DEFAULT_OVERLAP_FRAMES,
     DEFAULT_REPRESENTATION,
     DEFAULT_SEGMENT_SECONDS,
@@ -311,7 +312,13 @@ def _torch_report() -> str:
     type=click.FloatRange(min=0, min_open=True),
     help="Model size for a file of X bits per pixel (within 10%).",
 )
-@click.option("--layers", type=click.IntRange(1, 8), default=2, show_default=True)
+@click.option(
+    "--layers",
+    type=click.IntRange(1, 8),
+    help="CoordFlow layers blended per pixel [default: "
+    + ", ".join(f"{n} for {model}" for model, n in DEFAULT_LAYERS.items())
+    + "].",
+)
 @representation_option()
 @click.option(
     "--lambda",

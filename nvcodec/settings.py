@@ -169,6 +169,10 @@ def check_encode_settings(
 REPRESENTATIONS = ("grid", "mlp")
 """The colour representations: latent grids, or Fourier features into a wide MLP."""
 DEFAULT_REPRESENTATION = "grid"
+DEFAULT_LAYERS = {"grid": 4, "mlp": 2}
+"""CoordFlow layers when none are asked for, by representation: each layer of a grid model adds
+a canonical plane pyramid with its own motion, which bought more quality per bit on the
+rate-distortion bench than finer x-y-t grids (docs/measurements.md)."""
 DEFAULT_LAMBDA = 0.1
 """The grid model's rate weight when none is given (README, "Rate and quality")."""
 
@@ -180,6 +184,11 @@ def check_representation(model: object, rate_lambda: object) -> None:
     check_positive("lambda", rate_lambda)
     if rate_lambda is not None and model != "grid":
         raise SettingsError("--lambda sets the rate of the grid model; --model mlp has none")
+
+
+def layers_for(model: str, layers: int | None) -> int:
+    """The layers of an encode: `layers`, or the default of representation `model`."""
+    return DEFAULT_LAYERS[model] if layers is None else layers
 
 
 def check_callback(name: str, callback: object) -> None:

@@ -23,6 +23,7 @@ from nvcodec.errors import CfvError, FileError, SettingsError, VideoError
 from nvcodec.io import atomic
 from nvcodec.io.video import read_video
 from nvcodec.metrics import psnr
+from nvcodec.settings import DEFAULT_LAYERS
 
 
 def test_encode_an_array_and_measure_the_decoded_file(tiny_clip: np.ndarray) -> None:
@@ -41,6 +42,13 @@ def test_encode_an_array_and_measure_the_decoded_file(tiny_clip: np.ndarray) -> 
     assert info.metadata["settings"]["params"] == 8000
     assert info.metadata["precision"] == summary.precision in ("float32", "bfloat16")
     assert set(summary.to_dict()) >= {"params", "bytes", "bpp", "psnr", "seconds", "device"}
+
+
+@pytest.mark.parametrize("model", ["grid", "mlp"])
+def test_each_representation_has_its_default_layers(tiny_clip: np.ndarray, model: str) -> None:
+    summary = nvcodec.encode(tiny_clip, params=8000, epochs=0.5, model=model)
+    assert nvcodec.probe(summary.data).config.num_layers == DEFAULT_LAYERS[model]
+    assert nvcodec.probe(summary.data).metadata["settings"]["layers"] == DEFAULT_LAYERS[model]
 
 
 def test_the_batch_size_reaches_the_fit(tiny_clip: np.ndarray, monkeypatch) -> None:

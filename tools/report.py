@@ -447,7 +447,9 @@ def rd_section(result: dict) -> list[str]:
         )
     )
     model = None if nvcodec is None else nvcodec.settings.get("model")
+    layers = None if nvcodec is None else nvcodec.settings.get("layers")
     title = "Rate-distortion" + ("" if model is None else f", the {model} model")
+    title += "" if model is None or layers is None else f" with {layers} layers"
     lines = [
         f"**{title}** ({clip.path} frames {clip.frames[0]}:{clip.frames[1]} at "
         f"{clip.size[0]}x{clip.size[1]}; nvcodec fitted for {effort} per point; "
@@ -694,6 +696,8 @@ SECTIONS = (
     "segments_memory_cpu",
     "segments_warm_cpu",
     "rd_bunny_320x180",
+    "rd_bunny_320x180_grid_layers4",
+    "rd_bunny_320x180_grid_avx512",
     "rd_bunny_320x180_grid",
     "rd_bunny_320x180_grid_repeat",
     "rd_bunny_320x180_grid_adamw",

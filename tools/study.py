@@ -29,6 +29,7 @@ from nvcodec.encoder.compensate import compensation_steps, quantize_with_compens
 from nvcodec.encoder.fit import OPTIMISERS, FitConfig, FitProgress, clip_sampler, fit
 from nvcodec.encoder.ratecontrol import choose_qmax, grid_db_per_bpp
 from nvcodec.encoder.sampler import PixelSample
+from nvcodec.environment import describe_environment
 from nvcodec.io.video import read_video
 from nvcodec.metrics import psnr
 from nvcodec.model.canvas import Canvas
@@ -37,10 +38,13 @@ from nvcodec.model.presets import (
     GRID_FLOW_WIDTH,
     PRESETS,
     XYT_CHANNELS,
+    XYT_SPATIAL_DIVISOR,
+    XYT_TEMPORAL_DIVISOR,
     config_for_budget,
     grid_model_config,
 )
 from nvcodec.runtime import PRECISIONS, bfloat16_speedup, resolve_device
+from nvcodec.settings import PRECISION_CHOICES
 from nvcodec.testing.synthetic import default_trajectory, pan_clip
 from tools.common import HELP_OPTIONS, RESULTS, bunny_path, describe, render_all, save, upsample
 
@@ -362,13 +366,33 @@ def compensation(epochs: float, frames: int, steps_per_round: int, levels: str) 
 @click.option("--lambda", "rate_lambda", default=0.1, show_default=True)
 @click.option("--latent-lr", default=10.0, show_default=True, help="Latent learning rate scale.")
 @click.option("--width", default=32, show_default=True, help="Colour MLP width.")
+@click.option("--layers", default=2, show_default=True, help="CoordFlow layers.")
 @click.option("--flow-width", default=GRID_FLOW_WIDTH, show_default=True, help="Flow MLP width.")
 @click.option(
     "--xyt-channels", default=XYT_CHANNELS, show_default=True, help="Channels of the x-y-t grid."
 )
+@click.option(
+    "--xyt-spatial-divisor",
+    default=XYT_SPATIAL_DIVISOR,
+    show_default=True,
+    help="The x-y-t grid this many times coarser in x and y than the finest 2-D level.",
+)
+@click.option(
+    "--xyt-temporal-divisor",
+    default=XYT_TEMPORAL_DIVISOR,
+    show_default=True,
+    help="The x-y-t grid's frames: the clip's frames over this.",
+)
 @click.option("--batch", default=16384, show_default=True)
 @click.option("--epochs", type=float, help="Epoch budget (the result is then load-independent).")
 @click.option("--seconds", type=float, help="Fitting time budget (needs an idle machine).")
+@click.option(
+    "--precision",
+    type=click.Choice(PRECISION_CHOICES),
+    default="auto",
+    show_default=True,
+    help="The colour nets' products (auto: bfloat16 where the CPU runs it twice as fast).",
+)
 @click.option(
     "--optimiser",
     type=click.Choice(OPTIMISERS),
@@ -403,18 +427,30 @@ def grid(
     rate_lambda: float,
     latent_lr: float,
     width: int,
+    layers: int,
     flow_width: int,
     xyt_channels: int,
+    xyt_spatial_divisor: int,
+    xyt_temporal_divisor: int,
     batch: int,
     epochs: float | None,
     seconds: float | None,
+    precision: str,
     optimiser: str,
     rate_every: int,
 ) -> None:
     """Fit the grid model to Bunny 320x180x132, store it (qmax 127) and add the file's bpp and
     decoded PSNR to tools/results/grid_sweep_bunny_320x180x132.json."""
     clip = bunny_clip()
-    default = clip_grid_config(clip).to_dict()
+    count, clip_height, clip_width = clip.shape[:3]
+    default = grid_model_config(
+        clip_width,
+        clip_height,
+        count,
+        layers,
+        xyt_spatial_divisor=xyt_spatial_divisor,
+        xyt_temporal_divisor=xyt_temporal_divisor,
+    ).to_dict()
     grid = {**default["grid"], "xyt_channels": xyt_channels}
     config = ModelConfig.from_dict(
         {
@@ -429,6 +465,7 @@ def grid(
         epochs=epochs,
         seconds=seconds,
         batch_size=batch,
+        precision=precision,
         rate_lambda=rate_lambda,
         latent_lr_scale=latent_lr,
         optimiser=optimiser,
@@ -440,8 +477,11 @@ def grid(
             "rate_lambda": rate_lambda,
             "latent_lr_scale": latent_lr,
             "colour_width": width,
+            "layers": layers,
             "flow_width": flow_width,
             "xyt_channels": xyt_channels,
+            "xyt_spatial_divisor": xyt_spatial_divisor,
+            "xyt_temporal_divisor": xyt_temporal_divisor,
             "activation": activation,
             "batch_size": batch,
             "epochs": epochs,
@@ -450,6 +490,7 @@ def grid(
             "rate_every": rate_every,
             "straight_through_from": straight_through_from,
         },
+        "environment": describe_environment(),
         **grid_fit_scored(clip, config, fit_config),
     }
     click.echo(json.dumps(run))

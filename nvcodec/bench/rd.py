@@ -29,8 +29,8 @@ from nvcodec.bench.schema import (
 from nvcodec.bench.workdir import WorkDir
 from nvcodec.errors import SettingsError
 from nvcodec.io.colour import Colour, Yuv, rgb_to_yuv
+from nvcodec.settings import layers_for
 
-LAYERS = 2
 BD_METRICS = ("psnr_rgb", "psnr_y", "psnr_yuv", "ms_ssim")
 
 Report = Callable[[str], None]
@@ -92,7 +92,6 @@ def nvcodec_curve(
                 reference.frames_u8,
                 path,
                 fps=reference.fps,
-                layers=LAYERS,
                 model=representation,
                 device=device,
                 overwrite=True,
@@ -124,7 +123,7 @@ def nvcodec_curve(
         report(_line(NVCODEC, point))
         points.append(point)
     settings = {
-        "layers": LAYERS,
+        "layers": layers_for(representation, None),
         "model": representation,
         **effort,
         "device": device,

@@ -101,10 +101,17 @@ XYT_TEMPORAL_DIVISOR = 4
 XYT_CHANNELS = 2
 
 
-def grid_config(width: int, height: int, num_frames: int, density: float = 1.0) -> GridConfig:
+def grid_config(
+    width: int,
+    height: int,
+    num_frames: int,
+    density: float = 1.0,
+    xyt_spatial_divisor: int = XYT_SPATIAL_DIVISOR,
+    xyt_temporal_divisor: int = XYT_TEMPORAL_DIVISOR,
+) -> GridConfig:
     """Latent grids for a clip: the finest level at `density` latents per frame pixel over
-    the canonical window, the x-y-t grid XYT_SPATIAL_DIVISOR times coarser in space and
-    XYT_TEMPORAL_DIVISOR times in time."""
+    the canonical window, the x-y-t grid `xyt_spatial_divisor` times coarser in space and
+    `xyt_temporal_divisor` times in time."""
     scale = density * window_scale(GRID_MARGIN_PERCENT)
     finest = (max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale)))
     levels = max(1, min(GRID_MAX_LEVELS, 1 + int(math.log2(max(finest) / GRID_COARSEST_SIDE))))
@@ -112,18 +119,24 @@ def grid_config(width: int, height: int, num_frames: int, density: float = 1.0) 
         width=finest[0],
         height=finest[1],
         levels=levels,
-        xyt_width=max(1, math.ceil(finest[0] / XYT_SPATIAL_DIVISOR)),
-        xyt_height=max(1, math.ceil(finest[1] / XYT_SPATIAL_DIVISOR)),
-        xyt_frames=max(1, math.ceil(num_frames / XYT_TEMPORAL_DIVISOR)),
+        xyt_width=max(1, math.ceil(finest[0] / xyt_spatial_divisor)),
+        xyt_height=max(1, math.ceil(finest[1] / xyt_spatial_divisor)),
+        xyt_frames=max(1, math.ceil(num_frames / xyt_temporal_divisor)),
         xyt_channels=XYT_CHANNELS,
         margin_percent=GRID_MARGIN_PERCENT,
     )
 
 
 def grid_model_config(
-    width: int, height: int, num_frames: int, num_layers: int = 2, density: float = 1.0
+    width: int,
+    height: int,
+    num_frames: int,
+    num_layers: int = 2,
+    density: float = 1.0,
+    **grid_options: int,
 ) -> ModelConfig:
-    """A grid-representation CoordFlow for a clip (`grid_config` for the density)."""
+    """A grid-representation CoordFlow for a clip (`grid_config` for the density and the
+    x-y-t grid's divisors)."""
     return ModelConfig(
         num_layers=num_layers,
         colour_width=GRID_COLOUR_WIDTH,
@@ -133,7 +146,7 @@ def grid_model_config(
         flow_width=GRID_FLOW_WIDTH,
         flow_depth=FLOW_DEPTH,
         flow_octaves=FLOW_OCTAVES,
-        grid=grid_config(width, height, num_frames, density),
+        grid=grid_config(width, height, num_frames, density, **grid_options),
     )
 
 
