@@ -267,13 +267,14 @@ def test_grid_points_are_rate_weights(tiny_mkv: str, tmp_path, monkeypatch) -> N
     encode = api.encode
     calls: list[dict] = []
     monkeypatch.setattr(api, "encode", lambda *a, **k: calls.append(k) or encode(*a, **k))
-    args = [tiny_mkv, "--lambda", "0.1,10", "--epochs", "1", "--codecs", ""]
+    args = [tiny_mkv, "--lambda", "0.1,10", "--layers", "3", "--epochs", "1", "--codecs", ""]
     args += ["--device", "cpu", "--out", str(tmp_path / "rd.json")]
     done = CliRunner().invoke(command.bench, args, obj=args)
     assert done.exit_code == 0, done.output
     assert [(c["model"], c["rate_lambda"]) for c in calls] == [("grid", 0.1), ("grid", 10.0)]
+    assert [c["layers"] for c in calls] == [3, 3]
     curve = read_result(tmp_path / "rd.json").curves[0]
-    assert curve.settings["model"] == "grid"
+    assert (curve.settings["model"], curve.settings["layers"]) == ("grid", 3)
     assert [p.info["rate_lambda"] for p in curve.points] == [0.1, 10.0]
 
 

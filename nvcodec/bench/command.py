@@ -24,6 +24,7 @@ from nvcodec.io.atomic import atomic_output, check_output
 from nvcodec.io.colour import MATRICES, RANGES, Colour
 from nvcodec.io.video import read_video
 from nvcodec.runtime import resolve_device
+from nvcodec.settings import layers_for
 
 DEFAULT_PARAMS = [25_000, 50_000, 100_000, 200_000]
 """The MLP model's points: its size sets its rate."""
@@ -79,6 +80,11 @@ def _path_option(flag: str, help: str, folder: bool = False):
 )
 @click.option("--bpp", "bpp_list", type=NumberList(float), help="nvcodec sizes as bpp targets.")
 @representation_option()
+@click.option(
+    "--layers",
+    type=click.IntRange(1, 8),
+    help="CoordFlow layers of every nvcodec point [default: the encoder's for the model].",
+)
 @click.option(
     "--lambda",
     "lambda_list",
@@ -146,6 +152,7 @@ def bench(
     params_list,
     bpp_list,
     representation: str,
+    layers: int | None,
     lambda_list,
     minutes,
     epochs,
@@ -223,7 +230,13 @@ def bench(
         "clip": {k: getattr(clip, k) for k in ("path", "frames", "size", "fps")},
         "nvcodec": {"from": nvcodec_from}
         if nvcodec_from
-        else {"model": representation, "sizes": sizes, **effort, "device": device},
+        else {
+            "model": representation,
+            "layers": layers_for(representation, layers),
+            "sizes": sizes,
+            **effort,
+            "device": device,
+        },
         "codecs": names,
         "crf_points": crf_points,
         "colour": colour.describe(),
@@ -244,7 +257,9 @@ def bench(
     if nvcodec_from:
         curves = earlier.pop(0)
     else:
-        curves = [rd.nvcodec_curve(reference, representation, sizes, effort, device, work, say)]
+        curves = [
+            rd.nvcodec_curve(reference, representation, layers, sizes, effort, device, work, say)
+        ]
     rates = [p.bpp for p in curves[0].points]
     for name in names:
         curves.append(

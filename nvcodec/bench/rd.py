@@ -74,14 +74,16 @@ class Reference:
 def nvcodec_curve(
     reference: Reference,
     representation: str,
+    layers: int | None,
     sizes: list[dict],
     effort: dict,
     device: str,
     work: WorkDir,
     report: Report,
 ) -> Curve:
-    """Fit, store and decode one model of `representation` per entry of `sizes` ({"params":
-    N}, {"bpp": X} or {"rate_lambda": L}), reusing the points the work directory already has."""
+    """Fit, store and decode one model of `representation` with `layers` (None: the encoder's
+    default) per entry of `sizes` ({"params": N}, {"bpp": X} or {"rate_lambda": L}), reusing
+    the points the work directory already has."""
     points = []
     for index, setting in enumerate(sizes):
         name = f"nvcodec_{index}_" + "_".join(f"{k}{v:g}" for k, v in setting.items())
@@ -92,6 +94,7 @@ def nvcodec_curve(
                 reference.frames_u8,
                 path,
                 fps=reference.fps,
+                layers=layers,
                 model=representation,
                 device=device,
                 overwrite=True,
@@ -123,7 +126,7 @@ def nvcodec_curve(
         report(_line(NVCODEC, point))
         points.append(point)
     settings = {
-        "layers": layers_for(representation, None),
+        "layers": layers_for(representation, layers),
         "model": representation,
         **effort,
         "device": device,
