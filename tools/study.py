@@ -44,7 +44,7 @@ from nvcodec.model.presets import (
     grid_model_config,
 )
 from nvcodec.runtime import PRECISIONS, bfloat16_speedup, resolve_device
-from nvcodec.settings import PRECISION_CHOICES
+from nvcodec.settings import DEFAULT_LAYERS, PRECISION_CHOICES
 from nvcodec.testing.synthetic import default_trajectory, pan_clip
 from tools.common import HELP_OPTIONS, RESULTS, bunny_path, describe, render_all, save, upsample
 
@@ -366,7 +366,9 @@ def compensation(epochs: float, frames: int, steps_per_round: int, levels: str) 
 @click.option("--lambda", "rate_lambda", default=0.1, show_default=True)
 @click.option("--latent-lr", default=10.0, show_default=True, help="Latent learning rate scale.")
 @click.option("--width", default=32, show_default=True, help="Colour MLP width.")
-@click.option("--layers", default=2, show_default=True, help="CoordFlow layers.")
+@click.option(
+    "--layers", default=DEFAULT_LAYERS["grid"], show_default=True, help="CoordFlow layers."
+)
 @click.option("--flow-width", default=GRID_FLOW_WIDTH, show_default=True, help="Flow MLP width.")
 @click.option(
     "--xyt-channels", default=XYT_CHANNELS, show_default=True, help="Channels of the x-y-t grid."
@@ -507,7 +509,7 @@ def bunny_clip() -> np.ndarray:
 def clip_grid_config(clip: np.ndarray) -> ModelConfig:
     """The default grid model of a T x H x W x 3 clip."""
     count, height, width = clip.shape[:3]
-    return grid_model_config(width, height, count)
+    return grid_model_config(width, height, count, DEFAULT_LAYERS["grid"])
 
 
 def grid_fit_scored(clip: np.ndarray, config: ModelConfig, fit_config: FitConfig) -> dict:

@@ -24,6 +24,7 @@ from nvcodec.model.canvas import Canvas
 from nvcodec.model.coordflow import CoordFlow, count_parameters
 from nvcodec.model.presets import grid_model_config
 from nvcodec.runtime import precision_name, render_precision, resolve_device
+from nvcodec.settings import DEFAULT_LAYERS
 from tools.bench.speed import RENDER_SIZES, render_speed
 from tools.common import HELP_OPTIONS, matmul_ceiling, save
 
@@ -52,7 +53,7 @@ def main(device: str, seconds: float, batch: tuple[int, ...], cfv_path: Path | N
     dev = resolve_device(device)
     if cfv_path is None:
         torch.manual_seed(0)
-        model = CoordFlow(grid_model_config(*CLIP))
+        model = CoordFlow(grid_model_config(*CLIP, DEFAULT_LAYERS["grid"]))
         with torch.no_grad():
             for tensor in model.grids.tensors():
                 tensor.copy_(torch.randint(-8, 9, tensor.shape))
