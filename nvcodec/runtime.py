@@ -55,8 +55,7 @@ def precision_name(dtype: torch.dtype) -> str:
 
 def render_precision(device: torch.device) -> torch.dtype:
     """Rendering is float32 on a CPU, where it reproduces the test vectors within the
-    conformance bound, bit for bit on a CPU like the one that wrote them (spec section 9),
-    and bfloat16 on CUDA."""
+    conformance bound (spec section 9), and bfloat16 on CUDA."""
     return torch.bfloat16 if device.type == "cuda" else torch.float32
 
 

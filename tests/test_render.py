@@ -1,3 +1,4 @@
+import time
 from fractions import Fraction
 
 import numpy as np
@@ -10,6 +11,7 @@ from nvcodec.decoder.render import (
     CACHED_ACTIVATIONS,
     MAX_CPU_RENDER_BATCH,
     default_render_batch,
+    in_order,
     render,
     render_layers,
     render_raw,
@@ -111,3 +113,39 @@ def test_render_chunks_follow_the_colour_network_width() -> None:
     )
     assert default_render_batch(narrow, cpu) == MAX_CPU_RENDER_BATCH
     assert default_render_batch(wide, torch.device("cuda")) > MAX_CPU_RENDER_BATCH
+
+
+def test_frames_rendered_side_by_side_equal_one_by_one(model) -> None:
+    frames = torch.tensor([0.0, 1.5, 3.0, 5.0, 7.0])
+    one_by_one = list(render_raw(model, CANVAS, 12, 9, frames, batch_pixels=40, workers=1))
+    side_by_side = list(render_raw(model, CANVAS, 12, 9, frames, batch_pixels=40, workers=3))
+    assert len(side_by_side) == len(frames)
+    for a, b in zip(one_by_one, side_by_side, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_side_by_side_work_keeps_order_and_restores_threads() -> None:
+    threads = torch.get_num_threads()
+    seen_threads = []
+
+    def slow_square(n: int) -> int:
+        seen_threads.append(torch.get_num_threads())
+        time.sleep(0.02 * (n % 3))
+        return n * n
+
+    assert list(in_order(slow_square, iter(range(9)), 3)) == [n * n for n in range(9)]
+    assert set(seen_threads) == {1} and torch.get_num_threads() == threads
+    results = in_order(slow_square, iter(range(9)), 2)
+    assert next(results) == 0
+    results.close()  # a consumer that stops early
+    assert torch.get_num_threads() == threads
+
+
+def test_side_by_side_work_passes_errors_on() -> None:
+    def fail_on_three(n: int) -> int:
+        if n == 3:
+            raise ValueError("three")
+        return n
+
+    with pytest.raises(ValueError, match="three"):
+        list(in_order(fail_on_three, iter(range(6)), 2))

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -17,6 +20,8 @@ from nvcodec.runtime import flushed_denormals, render_precision, retain_freed_me
 FRAMES_PER_GROUP = 64
 CACHED_ACTIVATIONS = 1_500_000
 MAX_CPU_RENDER_BATCH = 1 << 15
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,8 @@ def render_raw(
     zoom: float = 1.0,
     transforms: Callable[[torch.Tensor], torch.Tensor] | None = None,
     finish: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    fused: bool = True,
+    workers: int | None = None,
 ) -> Iterator[torch.Tensor]:
     """Raw layer outputs [layers, H * W, 4] of each requested frame, in order, or with
     `finish`, what it makes of each chunk's raw outputs [layers, n, 4] ([n, ...]), joined into
@@ -50,7 +57,13 @@ def render_raw(
     (the blend to RGB, say) works on outputs still in the caches and keeps only its own
     result. `zoom` widens the sampled window around the frame's centre; `transforms`, given
     source frame numbers [F], returns the [layers, F, 2, 3] matrices to use instead of the
-    flow's own.
+    flow's own. `fused` lets a CPU run the colour nets as fused oneDNN calls
+    (`StackedMLP.evaluator`).
+
+    `workers` frames render side by side, one thread each (`in_order`); by default one per
+    thread on a CPU (`frame_workers`): a frame's small operations keep one core busy better
+    than they split over two. Torch then runs single-threaded until the generator finishes or
+    is closed.
     """
     device = next(model.parameters()).device
     batch_pixels = batch_pixels or default_render_batch(model.config, device)
@@ -61,27 +74,65 @@ def render_raw(
     dtype = render_precision(device)
     if device.type == "cpu":
         retain_freed_memory()
-    # Frame terms are cheap but not free at thousands of frames: a few frames at a time.
-    for first in range(0, len(source_frames), FRAMES_PER_GROUP):
-        frames = source_frames[first : first + FRAMES_PER_GROUP]
-        terms = model.frame_terms(frame_times(canvas, frames).to(device))
-        if transforms is not None:
-            terms = (transforms(frames).to(device=device, dtype=torch.float32), terms[1])
-        for frame in range(len(frames)):
-            evaluate = model.frame_evaluator(frame, terms, dtype)
-            with flushed_denormals(device):
-                if finish is None:
-                    out = torch.empty(layers, per_frame, 4, device=device)
-                    for start in range(0, per_frame, batch_pixels):
-                        stop = min(start + batch_pixels, per_frame)
-                        out[:, start:stop] = evaluate(grid[start:stop])
-                else:
-                    chunks = [
-                        finish(evaluate(grid[start : start + batch_pixels]))
-                        for start in range(0, per_frame, batch_pixels)
-                    ]
-                    out = torch.cat(chunks) if len(chunks) > 1 else chunks[0]
-            yield out
+
+    @torch.no_grad()
+    def frame_output(evaluate: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        with flushed_denormals(device):
+            if finish is None:
+                out = torch.empty(layers, per_frame, 4, device=device)
+                for start in range(0, per_frame, batch_pixels):
+                    stop = min(start + batch_pixels, per_frame)
+                    out[:, start:stop] = evaluate(grid[start:stop])
+                return out
+            chunks = [
+                finish(evaluate(grid[start : start + batch_pixels]))
+                for start in range(0, per_frame, batch_pixels)
+            ]
+            return torch.cat(chunks) if len(chunks) > 1 else chunks[0]
+
+    def evaluators() -> Iterator[Callable[[torch.Tensor], torch.Tensor]]:
+        # Frame terms are cheap but not free at thousands of frames: a few frames at a time.
+        for first in range(0, len(source_frames), FRAMES_PER_GROUP):
+            frames = source_frames[first : first + FRAMES_PER_GROUP]
+            terms = model.frame_terms(frame_times(canvas, frames).to(device))
+            if transforms is not None:
+                terms = (transforms(frames).to(device=device, dtype=torch.float32), terms[1])
+            for frame in range(len(frames)):
+                yield model.frame_evaluator(frame, terms, dtype, fused)
+
+    if workers is None:
+        workers = frame_workers(device, len(source_frames))
+    yield from in_order(frame_output, evaluators(), workers)
+
+
+def frame_workers(device: torch.device, frames: int) -> int:
+    """Frames rendered side by side: one per intra-op thread on a CPU, one on a GPU."""
+    return min(frames, torch.get_num_threads()) if device.type == "cpu" else 1
+
+
+def in_order(work: Callable[[T], R], items: Iterator[T], workers: int) -> Iterator[R]:
+    """`work` of each item, in the items' order, computed by `workers` threads that each run
+    torch single-threaded (inline when `workers` is 1); at most `workers` results wait."""
+    if workers <= 1:
+        yield from map(work, items)
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    pending: deque[Future[R]] = deque()
+    try:
+        with ThreadPoolExecutor(workers, thread_name_prefix="render") as pool:
+            try:
+                for item in items:
+                    pending.append(pool.submit(work, item))
+                    if len(pending) == workers:
+                        yield pending.popleft().result()
+                while pending:
+                    yield pending.popleft().result()
+            finally:
+                for future in pending:
+                    future.cancel()
+    finally:
+        torch.set_num_threads(threads)
 
 
 def default_render_batch(config: ModelConfig, device: torch.device) -> int:
@@ -107,10 +158,20 @@ def render(
     height: int,
     source_frames: torch.Tensor,
     batch_pixels: int | None = None,
+    fused: bool = True,
+    workers: int | None = None,
 ) -> Iterator[np.ndarray]:
-    """Blended frames as H x W x 3 uint8 arrays."""
+    """Blended frames as H x W x 3 uint8 arrays (`fused` and `workers` as in `render_raw`)."""
     for rgb in render_raw(
-        model, canvas, width, height, source_frames, batch_pixels, finish=blended_codes
+        model,
+        canvas,
+        width,
+        height,
+        source_frames,
+        batch_pixels,
+        finish=blended_codes,
+        fused=fused,
+        workers=workers,
     ):
         yield rgb.reshape(height, width, 3).cpu().numpy()
 

@@ -24,6 +24,8 @@ import torch
 from torch import nn
 
 from nvcodec.model.config import ModelConfig, encoding_size
+from nvcodec.model.coordinates import affine_points
+from nvcodec.model.fused_linear import fused_stack
 from nvcodec.model.latent_grid import LatentGrids
 
 ACTIVATIONS = {"gelu": nn.functional.gelu, "silu": nn.functional.silu, "relu": torch.relu}
@@ -66,6 +68,7 @@ class StackedMLP(nn.Module):
 
     def __init__(self, layers: int, sizes: list[int], activation: str) -> None:
         super().__init__()
+        self.activation_name = activation
         self.activation = ACTIVATIONS[activation]
         self.activation_in_place = ACTIVATIONS_IN_PLACE[activation]
         self.weights = nn.ParameterList()
@@ -109,6 +112,19 @@ class StackedMLP(nn.Module):
                     bias = bias + first_bias_offset
             maps.append((bias.to(dtype), weight.to(dtype).transpose(1, 2)))
         return maps
+
+    def evaluator(
+        self,
+        fan_in: int,
+        first_bias_offset: torch.Tensor | None,
+        dtype: torch.dtype,
+        fused: bool = True,
+    ) -> Callable[[torch.Tensor], torch.Tensor]:
+        """`forward` for many batches that share its maps, prepared once: as fused oneDNN
+        calls where `fused` asks for them and they apply (`fused_stack`), else `apply_maps`."""
+        maps = self.linear_maps(fan_in, first_bias_offset, dtype)
+        fast = fused_stack(maps, self.activation_name) if fused else None
+        return fast or functools.partial(self.apply_maps, maps)
 
     def apply_maps(
         self, maps: list[tuple[torch.Tensor, torch.Tensor]], x: torch.Tensor
@@ -218,33 +234,24 @@ class CoordFlow(nn.Module):
         frame: int,
         frame_terms: tuple[torch.Tensor, torch.Tensor],
         dtype: torch.dtype = torch.float32,
+        fused: bool = True,
     ) -> Callable[[torch.Tensor], torch.Tensor]:
         """`layer_outputs` for pixels that all lie in one frame, the renderer's case, as a
         function of the pixels xy [N, 2]: the frame's matrices act as one small product and its
         time term joins the first bias, so no per-pixel copies of either are made, and what the
-        frame's pixel chunks share is prepared once."""
+        frame's pixel chunks share is prepared once; `fused` as in `StackedMLP.evaluator`."""
         matrices, time_term = frame_terms
         m = matrices[:, frame]  # [layers, 2, 3]
-        shift, linear = m[:, None, :, 2], m[:, :, :2].transpose(1, 2)
-        layers = self.config.num_layers
         if self.grids is not None:
-            read = self.grids.frame_reader(float(time_term[frame]))
-            grid_maps = self.colour.linear_maps(self.config.colour_in, None, dtype)
-
-            def evaluate_grid(xy: torch.Tensor) -> torch.Tensor:
-                flowed = torch.baddbmm(shift, xy.expand(layers, -1, -1), linear)
-                return self.colour.apply_maps(grid_maps, read(flowed))
-
-            return evaluate_grid
-        t_projection = time_term
-        maps = self.colour.linear_maps(self.xy_features, t_projection[:, frame : frame + 1], dtype)
+            read = self.grids.frame_reader(float(time_term[frame]), m)
+            colour = self.colour.evaluator(self.config.colour_in, None, dtype, fused)
+            return lambda xy: colour(read(xy))
+        flowed = affine_points(m)
+        colour = self.colour.evaluator(
+            self.xy_features, time_term[:, frame : frame + 1], dtype, fused
+        )
         octaves = self.config.xy_octaves
-
-        def evaluate(xy: torch.Tensor) -> torch.Tensor:
-            flowed = torch.baddbmm(shift, xy.expand(layers, -1, -1), linear)
-            return self.colour.apply_maps(maps, fourier_features(flowed, octaves))
-
-        return evaluate
+        return lambda xy: colour(fourier_features(flowed(xy), octaves))
 
     def forward(
         self, xy: torch.Tensor, frame_index: torch.Tensor, times: torch.Tensor

@@ -3,6 +3,7 @@ model time of (possibly fractional) source frame numbers (spec/cfv.md, section 8
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
 
 import torch
@@ -31,3 +32,23 @@ def resampled_frames(canvas: Canvas, fps: Fraction | float) -> torch.Tensor:
     ratio = Fraction(canvas.fps) / Fraction(fps)
     count = -(-canvas.num_frames // ratio) if ratio else 0
     return torch.tensor([float(index * ratio) for index in range(int(count))], dtype=torch.float64)
+
+
+def affine_points(
+    matrices: torch.Tensor, scale: tuple[float, float] = (1.0, 1.0)
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Points xy [N, 2] through each layer's 2 x 3 matrix of `matrices` [layers, 2, 3], the
+    results' x and y then times `scale`: a function of xy returning [layers, N, 2].
+
+    One product covers every layer (xy by a 2 x 2-layers matrix): a product per layer of so
+    few columns costs several times more per point.
+    """
+    layers = matrices.shape[0]
+    scaled = matrices * matrices.new_tensor(scale)[:, None]
+    weight = scaled[:, :, :2].permute(2, 0, 1).reshape(2, 2 * layers)
+    bias = scaled[:, :, 2].reshape(2 * layers)
+
+    def apply(xy: torch.Tensor) -> torch.Tensor:
+        return torch.addmm(bias, xy, weight).view(-1, layers, 2).transpose(0, 1).contiguous()
+
+    return apply

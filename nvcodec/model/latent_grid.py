@@ -16,6 +16,7 @@ from torch import nn
 from torch.nn.functional import grid_sample
 
 from nvcodec.model.config import GridConfig
+from nvcodec.model.coordinates import affine_points
 
 Quantizer = Callable[[torch.Tensor], torch.Tensor]
 
@@ -75,9 +76,13 @@ class LatentGrids(nn.Module):
         ).view(layers, -1, count)
         return torch.cat([*planes, volume], 1).transpose(1, 2)
 
-    def frame_reader(self, t: float) -> Callable[[torch.Tensor], torch.Tensor]:
-        """`features` for points that all lie at time t, as a function of flowed points
-        [layers, N, 2]: the volume is interpolated in time once, leaving 2-D reads only."""
+    def frame_reader(
+        self, t: float, matrices: torch.Tensor
+    ) -> Callable[[torch.Tensor], torch.Tensor]:
+        """`features` of pixels xy [N, 2] that all lie at time t, flowed by the layers' 2 x 3
+        `matrices` [layers, 2, 3], as a function of xy: the volume is interpolated in time
+        once, leaving 2-D reads only, and the flow and the window's scale act as one product.
+        The features come out contiguous, as the colour nets' products read them."""
         planes = [self.read(plane) for plane in self.planes]
         volume = self.read(self.volume)
         frames = volume.shape[2]
@@ -87,10 +92,12 @@ class LatentGrids(nn.Module):
         share = position - before
         snapshot = torch.lerp(volume[:, :, before], volume[:, :, after], share)
         grids = [*planes, snapshot]
+        window_points = affine_points(matrices, self.inverse_half_window)
 
-        def read(flowed: torch.Tensor) -> torch.Tensor:
-            uv = self._window_coordinates(flowed)
-            return torch.cat([_sample(grid, uv) for grid in grids], 1).transpose(1, 2)
+        def read(xy: torch.Tensor) -> torch.Tensor:
+            uv = window_points(xy).unsqueeze(1)
+            channels = [channel for grid in grids for channel in _sample(grid, uv).unbind(1)]
+            return torch.stack(channels, -1)
 
         return read
 

@@ -4,6 +4,8 @@
     python -m tools.bench.render_grid
     python -m tools.bench.render_grid --batch 8192 --batch 32768   # chunk sizes, same run
     python -m tools.bench.render_grid --cfv out/bunny.cfv           # a fitted one-model file
+    python -m tools.bench.render_grid --baseline    # and the plain renderer, same run
+    python -m tools.bench.render_grid --layers 2 --width 16 --activation relu   # other shapes
 
 The latents are random integers, the weights random, unless --cfv names a file: the number of
 operations per pixel does not depend on them, but the values do matter a little (the GELU of a
@@ -14,6 +16,7 @@ same columns as the speed bench's render rows (tools/bench/speed.py).
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import click
@@ -21,6 +24,7 @@ import torch
 
 from nvcodec.bitstream.codec import decode_cfv
 from nvcodec.model.canvas import Canvas
+from nvcodec.model.config import ACTIVATION_NAMES
 from nvcodec.model.coordflow import CoordFlow, count_parameters
 from nvcodec.model.presets import grid_model_config
 from nvcodec.runtime import precision_name, render_precision, resolve_device
@@ -48,12 +52,50 @@ CLIP = (320, 180, 132)
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Render this one-model file's model instead of a random one.",
 )
-def main(device: str, seconds: float, batch: tuple[int, ...], cfv_path: Path | None) -> None:
+@click.option(
+    "--layers",
+    type=click.IntRange(1, 8),
+    help="The random model's layers [default: the encoder's].",
+)
+@click.option(
+    "--width",
+    type=click.IntRange(1, 512),
+    help="The random model's colour MLP width [default: 32].",
+)
+@click.option(
+    "--activation",
+    type=click.Choice(ACTIVATION_NAMES),
+    help="The random model's activation [default: gelu].",
+)
+@click.option(
+    "--baseline",
+    is_flag=True,
+    help="Also time the renderer without fused products, one frame at a time, interleaved.",
+)
+def main(
+    device: str,
+    seconds: float,
+    batch: tuple[int, ...],
+    cfv_path: Path | None,
+    layers: int | None,
+    width: int | None,
+    activation: str | None,
+    baseline: bool,
+) -> None:
     """Measure the grid model's rendering throughput at 720p and 1080p."""
     dev = resolve_device(device)
+    shape = {"colour_width": width, "activation": activation}
+    shape = {key: value for key, value in shape.items() if value is not None}
+    if cfv_path is not None and (shape or layers):
+        raise click.UsageError("--layers, --width and --activation shape the random model only")
+    stem = f"render_grid_{dev.type}"
     if cfv_path is None:
         torch.manual_seed(0)
-        model = CoordFlow(grid_model_config(*CLIP, DEFAULT_LAYERS["grid"]))
+        config = grid_model_config(*CLIP, layers or DEFAULT_LAYERS["grid"])
+        config = dataclasses.replace(config, **shape)
+        if layers or shape:
+            stem += f"_random_{config.num_layers}x{config.colour_width}_{config.activation}"
+        model = CoordFlow(config)
         with torch.no_grad():
             for tensor in model.grids.tensors():
                 tensor.copy_(torch.randint(-8, 9, tensor.shape))
@@ -61,19 +103,23 @@ def main(device: str, seconds: float, batch: tuple[int, ...], cfv_path: Path | N
     else:
         decoded = decode_cfv(cfv_path.read_bytes())
         model, canvas = decoded.model, decoded.canvas
+        stem += f"_{cfv_path.stem}"
     precision = render_precision(dev)
     ceiling = matmul_ceiling(dev, precision, 8192 if dev.type == "cuda" else 2048, 5)
     rows = []
-    for _ in range(2 if batch else 1):
+    for _ in range(2 if batch or baseline else 1):
         for pixels in batch or (None,):
-            rows += render_speed("grid", dev, seconds, ceiling, RENDER_SIZES, model, canvas, pixels)
+            for plain in (True, False) if baseline else (False,):
+                rows += render_speed(
+                    "grid", dev, seconds, ceiling, RENDER_SIZES, model, canvas, pixels, plain
+                )
     for row in rows:
         click.echo(
-            f"render grid {row['size']:>5s} in chunks of {row['batch_pixels']:6d}: "
-            f"{row['fps']:8.3f} fps"
+            f"render grid {row['size']:>5s} in chunks of {row['batch_pixels']:6d}, "
+            f"{row['renderer']}: {row['fps']:8.3f} fps"
         )
     save(
-        f"render_grid_{dev.type}" + ("" if cfv_path is None else f"_{cfv_path.stem}"),
+        stem,
         SCHEMA,
         {
             "settings": {
@@ -81,6 +127,7 @@ def main(device: str, seconds: float, batch: tuple[int, ...], cfv_path: Path | N
                 "model": "random" if cfv_path is None else cfv_path.name,
                 "seconds": seconds,
                 "batches": list(batch) or "default",
+                "baseline": baseline,
             },
             "model": {"params": count_parameters(model), "config": model.config.to_dict()},
             "ceiling_gflops": {precision_name(precision): round(ceiling / 1e9, 2)},

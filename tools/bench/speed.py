@@ -98,10 +98,12 @@ def render_speed(
     model: CoordFlow | None = None,
     canvas: Canvas | None = None,
     batch_pixels: int | None = None,
+    baseline: bool = False,
 ) -> list[dict]:
     """Render frames of each size until `budget` seconds have passed (at least one frame), of
     a fresh model of the preset on FIT_CLIP, or of `model` on `canvas` (`preset` its label), in
-    chunks of `batch_pixels` (the renderer's default when not given)."""
+    chunks of `batch_pixels` (the renderer's default when not given); with `baseline`, as
+    plain products one frame at a time (`render`'s `fused` and `workers`)."""
     if model is None or canvas is None:
         width, height, count = FIT_CLIP
         model = CoordFlow(config_for_preset(preset, width, height, count))
@@ -110,14 +112,16 @@ def render_speed(
     config, count = model.config, canvas.num_frames
     times = torch.arange(RENDER_FRAMES, dtype=torch.float64) % count
     batch = batch_pixels or default_render_batch(config, device)
+    options = {"fused": False, "workers": 1} if baseline else {}
+    renderer = "plain products, one frame at a time" if baseline else "default"
     rows = []
     for name, (out_w, out_h) in sizes.items():
         warm_up_height = out_h if device.type == "cuda" else min(out_h, 16)
-        next(iter(render(model, canvas, out_w, warm_up_height, times[:1], batch)))
+        next(iter(render(model, canvas, out_w, warm_up_height, times[:1], batch, **options)))
         synchronize(device)
         start = time.perf_counter()
         frames = 0
-        for _ in render(model, canvas, out_w, out_h, times, batch):
+        for _ in render(model, canvas, out_w, out_h, times, batch, **options):
             frames += 1
             synchronize(device)
             if time.perf_counter() - start >= budget:
@@ -128,6 +132,7 @@ def render_speed(
         rows.append(
             {
                 "preset": preset,
+                "renderer": renderer,
                 "precision": precision_name(render_precision(device)),
                 "size": name,
                 "width": out_w,

@@ -1,0 +1,73 @@
+"""The CPU renderer's linear maps as oneDNN calls with the bias and the activation fused in.
+
+A plain batched product writes the bias into every row before it multiplies, then the
+activation makes another pass over the result: three passes over the widest tensors where
+oneDNN makes one. The fused calls run one CoordFlow layer at a time; they differ from the plain
+path only in the last bits (spec/cfv.md, section 9). `python -m tools.bench.render_grid
+--kernels` measures both.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import torch
+
+ONEDNN_ACTIVATIONS = {"gelu": ("gelu", "none"), "silu": ("swish", ""), "relu": ("relu", "")}
+"""Each activation as oneDNN's fused op names it: (post-op, algorithm); GELU's is the exact,
+erf-based one."""
+
+LinearMaps = list[tuple[torch.Tensor, torch.Tensor]]
+"""(bias [layers, 1, out], transposed weight [layers, in, out]) of each map, as
+`StackedMLP.linear_maps` prepares them."""
+
+
+@functools.cache
+def fused_linear_available() -> bool:
+    """Whether this torch build has oneDNN's fused linear op and it runs on this CPU."""
+    try:
+        op = torch.ops.mkldnn._linear_pointwise
+        probe = op(torch.ones(2, 3), torch.ones(4, 3), torch.zeros(4), "gelu", [], "none")
+    except (AttributeError, RuntimeError):
+        return False
+    return probe.shape == (2, 4)
+
+
+def fused_stack(maps: LinearMaps, activation: str) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    """The MLP of `maps` (activation between maps, none after the last) as fused oneDNN calls:
+    a function of x [layers, N, in] -> [layers, N, out].
+
+    None where it does not apply, so the caller keeps its plain path: for maps other than
+    float32 on a CPU, an activation oneDNN lacks, autograd on, or a torch without the op.
+    """
+    bias, weight_t = maps[0]
+    if (
+        weight_t.device.type != "cpu"
+        or weight_t.dtype != torch.float32
+        or activation not in ONEDNN_ACTIVATIONS
+        or torch.is_grad_enabled()
+        or not fused_linear_available()
+    ):
+        return None
+    post_op, algorithm = ONEDNN_ACTIVATIONS[activation]
+    layers = weight_t.shape[0]
+    per_layer = [
+        [(w[layer].detach().t().contiguous(), b[layer].detach().reshape(-1)) for b, w in maps]
+        for layer in range(layers)
+    ]
+    op = torch.ops.mkldnn._linear_pointwise
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        outputs = []
+        for layer, layer_maps in enumerate(per_layer):
+            h = x[layer].contiguous()
+            for index, (weight, layer_bias) in enumerate(layer_maps):
+                if index < len(layer_maps) - 1:
+                    h = op(h, weight, layer_bias, post_op, [], algorithm)
+                else:
+                    h = op(h, weight, layer_bias, "none", [], "")
+            outputs.append(h)
+        return torch.stack(outputs)
+
+    return run
