@@ -4,7 +4,7 @@ A plain batched product writes the bias into every row before it multiplies, the
 activation makes another pass over the result: three passes over the widest tensors where
 oneDNN makes one. The fused calls run one CoordFlow layer at a time; they differ from the plain
 path only in the last bits (spec/cfv.md, section 9). `python -m tools.bench.render_grid
---kernels` measures both.
+--baseline` measures both.
 """
 
 from __future__ import annotations
