@@ -9,8 +9,10 @@ from hypothesis import strategies as st
 
 from nvcodec.decoder.render import (
     CACHED_ACTIVATIONS,
+    FRAMES_IN_FLIGHT_BYTES,
     MAX_CPU_RENDER_BATCH,
     default_render_batch,
+    frame_workers,
     in_order,
     render,
     render_layers,
@@ -149,3 +151,12 @@ def test_side_by_side_work_passes_errors_on() -> None:
 
     with pytest.raises(ValueError, match="three"):
         list(in_order(fail_on_three, iter(range(6)), 2))
+
+
+def test_frames_side_by_side_follow_the_threads_and_the_memory() -> None:
+    cpu, threads = torch.device("cpu"), torch.get_num_threads()
+    assert frame_workers(cpu, 100) == threads
+    assert frame_workers(cpu, 1) == 1
+    assert frame_workers(cpu, 100, FRAMES_IN_FLIGHT_BYTES) == 1
+    assert frame_workers(cpu, 100, FRAMES_IN_FLIGHT_BYTES // 2) == min(2, threads)
+    assert frame_workers(torch.device("cuda"), 100) == 1

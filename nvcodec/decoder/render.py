@@ -20,6 +20,9 @@ from nvcodec.runtime import flushed_denormals, render_precision, retain_freed_me
 FRAMES_PER_GROUP = 64
 CACHED_ACTIVATIONS = 1_500_000
 MAX_CPU_RENDER_BATCH = 1 << 15
+FRAMES_IN_FLIGHT_BYTES = 1 << 30
+"""Memory the frames rendered side by side may hold: raw layer outputs of large frames are
+hundreds of megabytes each."""
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -101,13 +104,20 @@ def render_raw(
                 yield model.frame_evaluator(frame, terms, dtype, fused)
 
     if workers is None:
-        workers = frame_workers(device, len(source_frames))
+        raw_bytes = layers * per_frame * 4 * 4 if finish is None else 0
+        workers = frame_workers(device, len(source_frames), raw_bytes)
     yield from in_order(frame_output, evaluators(), workers)
 
 
-def frame_workers(device: torch.device, frames: int) -> int:
-    """Frames rendered side by side: one per intra-op thread on a CPU, one on a GPU."""
-    return min(frames, torch.get_num_threads()) if device.type == "cpu" else 1
+def frame_workers(device: torch.device, frames: int, frame_bytes: int = 0) -> int:
+    """Frames rendered side by side: one per intra-op thread on a CPU, as many as keep the
+    finished frames that wait (`frame_bytes` each) within FRAMES_IN_FLIGHT_BYTES; one on a
+    GPU."""
+    if device.type != "cpu":
+        return 1
+    return max(
+        1, min(frames, torch.get_num_threads(), FRAMES_IN_FLIGHT_BYTES // max(1, frame_bytes))
+    )
 
 
 def in_order(work: Callable[[T], R], items: Iterator[T], workers: int) -> Iterator[R]:
