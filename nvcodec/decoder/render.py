@@ -104,8 +104,9 @@ def render_raw(
                 yield model.frame_evaluator(frame, terms, dtype, fused)
 
     if workers is None:
-        raw_bytes = layers * per_frame * 4 * 4 if finish is None else 0
-        workers = frame_workers(device, len(source_frames), raw_bytes)
+        # Without `finish` a frame waits as its [layers, H * W, 4] float32 outputs.
+        waiting_bytes = layers * per_frame * 4 * torch.float32.itemsize if finish is None else 0
+        workers = frame_workers(device, len(source_frames), waiting_bytes)
     yield from in_order(frame_output, evaluators(), workers)
 
 
