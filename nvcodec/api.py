@@ -36,7 +36,7 @@ from nvcodec.io.cfv_file import CfvInput, open_cfv, probe
 from nvcodec.io.video import MAX_CLIP_BYTES, is_stream, stack_frames
 from nvcodec.model.canvas import parse_fps
 from nvcodec.model.presets import DEFAULT_PRESET, preset_parameters
-from nvcodec.runtime import resolve_device
+from nvcodec.runtime import precision_name, render_precision, resolve_device
 from nvcodec.settings import (
     DEFAULT_LAMBDA,
     DEFAULT_OVERLAP_FRAMES,
@@ -44,6 +44,7 @@ from nvcodec.settings import (
     check_callback,
     check_encode_settings,
     check_positive,
+    check_precision,
     check_representation,
     check_segment_settings,
     device_name,
@@ -253,6 +254,7 @@ def decode(
     lossless: bool = False,
     format: str | None = None,
     device: str = "auto",
+    precision: str = "auto",
     overwrite: bool = False,
     view: View | None = None,
     on_progress: Callable[[DecodeProgress], None] | None = None,
@@ -266,10 +268,13 @@ def decode(
     one layer, stabilized, canonical; the plain frames by default). `format` (mp4, mkv, y4m,
     png) or else the output's suffix picks the format (.mp4, .mkv, .y4m, or a PNG pattern such
     as `frames/%05d.png`); `output` may be `-` (stdout, y4m by default), a pipe or a device;
-    without it the frames are returned in `summary.frames_u8`.
+    without it the frames are returned in `summary.frames_u8`. `precision` (auto, float32,
+    bfloat16) is that of the colour nets' products: auto renders in float32 on a CPU, whose
+    frames meet the format's conformance bound, and in bfloat16 on CUDA.
     """
     started = time.perf_counter()
     check_positive("scale", scale)
+    check_precision(precision)
     device, frames, size = device_name(device), frame_range(frames), frame_size(size)
     check_callback("on_progress", on_progress)
     if view is not None and not isinstance(view, View):
@@ -278,7 +283,8 @@ def decode(
         output = _output_path(output, "the frames are in summary.frames_u8")
         check_video_output(output, overwrite, format, source=input)
     torch_device = resolve_device(device)
-    clip = ClipModels.open(open_cfv(input), torch_device)
+    dtype = render_precision(torch_device, precision)
+    clip = ClipModels.open(open_cfv(input), torch_device, dtype)
     plan = plan_render(
         clip,
         view or View(),
@@ -314,6 +320,7 @@ def decode(
         fps=plan.fps,
         seconds=time.perf_counter() - started,
         device=str(torch_device),
+        precision=precision_name(dtype),
         segments_decoded=len(clip.decoded),
         frames_u8=frames_u8,
     )

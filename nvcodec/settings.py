@@ -34,6 +34,12 @@ def unknown_precision(name: object) -> str:
     return f"unknown precision {name!r}; use {', '.join(PRECISION_CHOICES)}"
 
 
+def check_precision(name: object) -> None:
+    """Refuse a precision name that is not one of PRECISION_CHOICES."""
+    if name not in PRECISION_CHOICES:
+        raise SettingsError(unknown_precision(name))
+
+
 def frame_range(value: object) -> FrameRange | None:
     """Frames A to B-1 as (A, B), either end None for "from the start" or "to the end".
 
@@ -160,8 +166,7 @@ def check_encode_settings(
         check_positive(name, value)
     if layers > MAX_LAYERS:
         raise SettingsError(f"layers {layers}: a .cfv file holds at most {MAX_LAYERS}")
-    if precision not in PRECISION_CHOICES:
-        raise SettingsError(unknown_precision(precision))
+    check_precision(precision)
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise SettingsError(f"seed must be a whole number, got {seed!r}")
 

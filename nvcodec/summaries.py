@@ -80,6 +80,8 @@ class DecodeSummary:
     fps: Fraction
     seconds: float
     device: str
+    precision: str
+    """Of the colour nets' products (float32 or bfloat16)."""
     segments_decoded: int = 1
     """How many of the file's segments the frames asked for needed."""
     frames_u8: np.ndarray | None = field(default=None, repr=False)

@@ -95,9 +95,9 @@ def test_decode_renders_only_the_frames_asked_for(tiny_cfv: str, monkeypatch) ->
     seen = []
     render = views.render
 
-    def spy(model, canvas, width, height, source_frames):
+    def spy(model, canvas, width, height, source_frames, **options):
         seen.append(source_frames.tolist())
-        return render(model, canvas, width, height, source_frames)
+        return render(model, canvas, width, height, source_frames, **options)
 
     monkeypatch.setattr(views, "render", spy)
     api.decode(tiny_cfv, fps=Fraction(48), frames=(7, 9))
@@ -165,6 +165,7 @@ def test_an_interrupted_decode_leaves_nothing(tiny_cfv: str, tmp_path: Path) -> 
         ({"fps": 10**9}, SettingsError, "more than 1048576"),
         ({"frames": (8, None)}, SettingsError, "selects no frames of 0:8"),
         ({"frames": (4, 2)}, SettingsError, "is empty"),
+        ({"precision": "float16"}, SettingsError, "unknown precision"),
     ],
 )
 def test_impossible_decode_settings(tiny_cfv: str, options: dict, error, message: str) -> None:

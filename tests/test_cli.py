@@ -44,6 +44,12 @@ def test_encode_info_decode(tiny_mp4: str, tmp_path: Path) -> None:
     assert code == 0, stderr
     assert read_video(tmp_path / "tiny.cfv.mp4").frames_u8.shape == (8, 24, 32, 3)
     assert "tiny.cfv.mp4: 32x24, 8 frames (0:8) at 24 fps" in stdout
+    assert "on cpu in float32" in stdout
+    code, stdout, stderr = run(
+        "decode", output, tmp_path / "b.y4m", "--precision", "bfloat16", "--json"
+    )
+    assert code == 0, stderr
+    assert json.loads(stdout)["precision"] == "bfloat16"
 
 
 @pytest.mark.parametrize(

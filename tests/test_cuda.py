@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 import torch
 
-import nvcodec.decoder.render as render_module
 import nvcodec.encoder.fit as fit_module
 from nvcodec.api import decode, encode
 from nvcodec.bitstream import decode_cfv, encode_cfv
@@ -39,10 +38,11 @@ def frames_of(model, canvas, width: int, height: int, times: torch.Tensor, **opt
     return np.stack(list(render(model, canvas, width, height, times, **options)))
 
 
-def test_a_bfloat16_render_stays_within_the_gpu_decode_tolerance(tiny_cfv, monkeypatch) -> None:
-    float32 = decode(tiny_cfv, device="cpu", scale=2).frames_u8
-    monkeypatch.setattr(render_module, "render_precision", lambda device: torch.bfloat16)
-    bfloat16 = decode(tiny_cfv, device="cpu", scale=2).frames_u8
+def test_a_bfloat16_render_stays_within_the_gpu_decode_tolerance(tiny_cfv) -> None:
+    float32 = decode(tiny_cfv, device="cpu", scale=2)
+    bfloat16 = decode(tiny_cfv, device="cpu", scale=2, precision="bfloat16")
+    assert (float32.precision, bfloat16.precision) == ("float32", "bfloat16")
+    float32, bfloat16 = float32.frames_u8, bfloat16.frames_u8
     assert not np.array_equal(float32, bfloat16)  # the products did run in bfloat16
     difference = decode_difference(float32, bfloat16)
     assert difference["within_tolerance"], difference

@@ -34,6 +34,13 @@ def test_rendering_stays_float32_on_the_cpu() -> None:
     assert render_precision(torch.device("cuda")) is torch.bfloat16
 
 
+def test_a_named_render_precision_is_taken_on_any_device() -> None:
+    assert render_precision(torch.device("cpu"), "bfloat16") is torch.bfloat16
+    assert render_precision(torch.device("cuda"), "float32") is torch.float32
+    with pytest.raises(ValueError, match="unknown precision"):
+        render_precision(torch.device("cpu"), "float16")
+
+
 FAULTS_PER_STEP = """
 import resource, sys, torch
 from nvcodec.model.coordflow import StackedMLP

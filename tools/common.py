@@ -45,12 +45,19 @@ def save(name: str, schema: str, payload: dict) -> None:
     click.echo(f"wrote {path}")
 
 
-def render_all(model: CoordFlow, canvas: Canvas, width: int, height: int) -> np.ndarray:
-    """Every source frame of the canvas, rendered at width x height."""
+def render_all(
+    model: CoordFlow,
+    canvas: Canvas,
+    width: int,
+    height: int,
+    precision: torch.dtype | None = None,
+) -> np.ndarray:
+    """Every source frame of the canvas, rendered at width x height (in `precision`, the
+    renderer's default when not given)."""
     was_training = model.training
     model.eval()
     frames = torch.arange(canvas.num_frames, dtype=torch.float64)
-    out = np.stack(list(render(model, canvas, width, height, frames)))
+    out = np.stack(list(render(model, canvas, width, height, frames, precision=precision)))
     model.train(was_training)
     return out
 

@@ -35,6 +35,7 @@ from nvcodec.metrics import psnr
 from nvcodec.model.canvas import Canvas
 from nvcodec.model.coordflow import ACTIVATIONS, CoordFlow, ModelConfig, count_parameters
 from nvcodec.model.presets import (
+    GRID_COLOUR_DEPTH,
     GRID_FLOW_WIDTH,
     PRESETS,
     XYT_CHANNELS,
@@ -367,7 +368,13 @@ def compensation(epochs: float, frames: int, steps_per_round: int, levels: str) 
 @click.option("--latent-lr", default=10.0, show_default=True, help="Latent learning rate scale.")
 @click.option("--width", default=32, show_default=True, help="Colour MLP width.")
 @click.option(
+    "--depth", default=GRID_COLOUR_DEPTH, show_default=True, help="Colour MLP hidden maps."
+)
+@click.option(
     "--layers", default=DEFAULT_LAYERS["grid"], show_default=True, help="CoordFlow layers."
+)
+@click.option(
+    "--levels", type=click.IntRange(min=1), help="2-D grid levels [default: the encoder's]."
 )
 @click.option("--flow-width", default=GRID_FLOW_WIDTH, show_default=True, help="Flow MLP width.")
 @click.option(
@@ -429,7 +436,9 @@ def grid(
     rate_lambda: float,
     latent_lr: float,
     width: int,
+    depth: int,
     layers: int,
+    levels: int | None,
     flow_width: int,
     xyt_channels: int,
     xyt_spatial_divisor: int,
@@ -454,10 +463,13 @@ def grid(
         xyt_temporal_divisor=xyt_temporal_divisor,
     ).to_dict()
     grid = {**default["grid"], "xyt_channels": xyt_channels}
+    if levels is not None:
+        grid["levels"] = levels
     config = ModelConfig.from_dict(
         {
             **default,
             "colour_width": width,
+            "colour_depth": depth,
             "flow_width": flow_width,
             "grid": grid,
             "activation": activation,
@@ -479,7 +491,9 @@ def grid(
             "rate_lambda": rate_lambda,
             "latent_lr_scale": latent_lr,
             "colour_width": width,
+            "colour_depth": depth,
             "layers": layers,
+            "levels": grid["levels"],
             "flow_width": flow_width,
             "xyt_channels": xyt_channels,
             "xyt_spatial_divisor": xyt_spatial_divisor,

@@ -50,6 +50,7 @@ def render_raw(
     finish: Callable[[torch.Tensor], torch.Tensor] | None = None,
     fused: bool = True,
     workers: int | None = None,
+    precision: torch.dtype | None = None,
 ) -> Iterator[torch.Tensor]:
     """Raw layer outputs [layers, H * W, 4] of each requested frame, in order, or with
     `finish`, what it makes of each chunk's raw outputs [layers, n, 4] ([n, ...]), joined into
@@ -61,7 +62,8 @@ def render_raw(
     result. `zoom` widens the sampled window around the frame's centre; `transforms`, given
     source frame numbers [F], returns the [layers, F, 2, 3] matrices to use instead of the
     flow's own. `fused` lets a CPU run the colour nets as fused oneDNN calls
-    (`StackedMLP.evaluator`).
+    (`StackedMLP.evaluator`). `precision` is the colour nets' products' dtype
+    (`render_precision` of the device when not given).
 
     `workers` frames render side by side, one thread each (`in_order`); by default one per
     thread on a CPU (`frame_workers`): a frame's small operations keep one core busy better
@@ -74,7 +76,7 @@ def render_raw(
     grid = torch.stack(torch.meshgrid(y, x, indexing="ij")[::-1], dim=-1).reshape(-1, 2).to(device)
     per_frame = width * height
     layers = model.config.num_layers
-    dtype = render_precision(device)
+    dtype = precision or render_precision(device)
     if device.type == "cpu":
         retain_freed_memory()
 
@@ -171,8 +173,10 @@ def render(
     batch_pixels: int | None = None,
     fused: bool = True,
     workers: int | None = None,
+    precision: torch.dtype | None = None,
 ) -> Iterator[np.ndarray]:
-    """Blended frames as H x W x 3 uint8 arrays (`fused` and `workers` as in `render_raw`)."""
+    """Blended frames as H x W x 3 uint8 arrays (`fused`, `workers` and `precision` as in
+    `render_raw`)."""
     for rgb in render_raw(
         model,
         canvas,
@@ -183,6 +187,7 @@ def render(
         finish=blended_codes,
         fused=fused,
         workers=workers,
+        precision=precision,
     ):
         yield rgb.reshape(height, width, 3).cpu().numpy()
 

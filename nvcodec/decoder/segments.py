@@ -37,21 +37,29 @@ class ClipModels:
     """Each segment's frames and overlaps, in frame order."""
     source: SegmentedSource | ParsedCfv
     device: torch.device
+    precision: torch.dtype | None = None
+    """The colour nets' products' dtype when rendering (`render_raw`'s)."""
     decoded: list[int] = field(default_factory=list)
     """The segments decoded so far, in the order they were."""
     _held: dict[int, DecodedCfv] = field(default_factory=dict)
 
     @classmethod
-    def open(cls, source: SegmentedSource | bytes, device: torch.device) -> ClipModels:
-        """The models of a file given as its segment index, or as its bytes (checked whole)."""
+    def open(
+        cls,
+        source: SegmentedSource | bytes,
+        device: torch.device,
+        precision: torch.dtype | None = None,
+    ) -> ClipModels:
+        """The models of a file given as its segment index, or as its bytes (checked whole),
+        to render on `device` in `precision`."""
         if not isinstance(source, SegmentedSource):
             source = parse_segmented(source)[1] or source
         if isinstance(source, SegmentedSource):
-            return cls(source.canvas, source.colour, source.entries, source, device)
+            return cls(source.canvas, source.colour, source.entries, source, device, precision)
         parsed = parse_cfv(source)
         canvas = parsed.info.canvas
         whole = SegmentEntry(0, canvas.num_frames, 0, 0, 0, len(source))
-        return cls(canvas, parsed.info.colour, [whole], parsed, device)
+        return cls(canvas, parsed.info.colour, [whole], parsed, device, precision)
 
     def segment(self, number: int) -> DecodedCfv:
         """Segment `number`'s model, decoded on first use."""
@@ -110,7 +118,7 @@ class ClipModels:
         span = self.spans[number]
         canvas = replace(self.canvas, num_frames=span.model_frames)
         local = torch.tensor(times, dtype=torch.float64) - (span.first - span.lead)
-        yield from view.render(decoded.model, canvas, width, height, local)
+        yield from view.render(decoded.model, canvas, width, height, local, self.precision)
 
     def _cross_fade(
         self, number: int, weight: float, view: View, width: int, height: int, time: float

@@ -109,11 +109,13 @@ class View:
         width: int,
         height: int,
         source_frames: torch.Tensor,
+        precision: torch.dtype | None = None,
     ) -> Iterator[np.ndarray]:
-        """The frames as H x W x 3 uint8 arrays, rendered as this view asks."""
+        """The frames as H x W x 3 uint8 arrays, rendered as this view asks, the colour nets'
+        products in `precision` (`render_raw`'s)."""
         self.check(model.config)
         if self.plain:
-            yield from render(model, canvas, width, height, source_frames)
+            yield from render(model, canvas, width, height, source_frames, precision=precision)
             return
         kept = list(range(model.config.num_layers))
         if self.layer is not None:
@@ -134,6 +136,7 @@ class View:
             zoom=self.zoom(model.config),
             transforms=transforms,
             finish=finish,
+            precision=precision,
         ):
             yield rgb.reshape(height, width, 3).cpu().numpy()
 

@@ -38,13 +38,15 @@ def fused_stack(maps: LinearMaps, activation: str) -> Callable[[torch.Tensor], t
     """The MLP of `maps` (activation between maps, none after the last) as fused oneDNN calls:
     a function of x [layers, N, in] -> [layers, N, out].
 
-    None where it does not apply, so the caller keeps its plain path: for maps other than
-    float32 on a CPU, an activation oneDNN lacks, autograd on, or a torch without the op.
+    The products run in the maps' dtype (float32 or bfloat16, each map's input converted to
+    it) and the result comes back in float32. None where it does not apply, so the caller
+    keeps its plain path: for maps off the CPU or in another dtype, an activation oneDNN
+    lacks, autograd on, or a torch without the op.
     """
     bias, weight_t = maps[0]
     if (
         weight_t.device.type != "cpu"
-        or weight_t.dtype != torch.float32
+        or weight_t.dtype not in (torch.float32, torch.bfloat16)
         or activation not in ONEDNN_ACTIVATIONS
         or torch.is_grad_enabled()
         or not fused_linear_available()
@@ -57,17 +59,18 @@ def fused_stack(maps: LinearMaps, activation: str) -> Callable[[torch.Tensor], t
         for layer in range(layers)
     ]
     op = torch.ops.mkldnn._linear_pointwise
+    dtype = weight_t.dtype
 
     def run(x: torch.Tensor) -> torch.Tensor:
         outputs = []
         for layer, layer_maps in enumerate(per_layer):
-            h = x[layer].contiguous()
+            h = x[layer].to(dtype, memory_format=torch.contiguous_format)
             for index, (weight, layer_bias) in enumerate(layer_maps):
                 if index < len(layer_maps) - 1:
                     h = op(h, weight, layer_bias, post_op, [], algorithm)
                 else:
                     h = op(h, weight, layer_bias, "none", [], "")
             outputs.append(h)
-        return torch.stack(outputs)
+        return torch.stack(outputs).float()
 
     return run

@@ -82,7 +82,9 @@ class LatentGrids(nn.Module):
         """`features` of pixels xy [N, 2] that all lie at time t, flowed by the layers' 2 x 3
         `matrices` [layers, 2, 3], as a function of xy: the volume is interpolated in time
         once, leaving 2-D reads only, and the flow and the window's scale act as one product.
-        The features come out contiguous, as the colour nets' products read them."""
+        The features come out as a transposed view of [layers, F, N]: the reads join whole,
+        and the colour nets' products take the transposed operand as it is, where
+        interleaving the reads into [layers, N, F] costs more than those products."""
         planes = [self.read(plane) for plane in self.planes]
         volume = self.read(self.volume)
         frames = volume.shape[2]
@@ -96,8 +98,7 @@ class LatentGrids(nn.Module):
 
         def read(xy: torch.Tensor) -> torch.Tensor:
             uv = window_points(xy).unsqueeze(1)
-            channels = [channel for grid in grids for channel in _sample(grid, uv).unbind(1)]
-            return torch.stack(channels, -1)
+            return torch.cat([_sample(grid, uv) for grid in grids], 1).transpose(1, 2)
 
         return read
 

@@ -99,11 +99,13 @@ def render_speed(
     canvas: Canvas | None = None,
     batch_pixels: int | None = None,
     baseline: bool = False,
+    precision: torch.dtype | None = None,
 ) -> list[dict]:
     """Render frames of each size until `budget` seconds have passed (at least one frame), of
     a fresh model of the preset on FIT_CLIP, or of `model` on `canvas` (`preset` its label), in
     chunks of `batch_pixels` (the renderer's default when not given); with `baseline`, as
-    plain products one frame at a time (`render`'s `fused` and `workers`)."""
+    plain products one frame at a time (`render`'s `fused` and `workers`); the products in
+    `precision` (the renderer's default for the device when not given)."""
     if model is None or canvas is None:
         width, height, count = FIT_CLIP
         model = CoordFlow(config_for_preset(preset, width, height, count))
@@ -112,7 +114,8 @@ def render_speed(
     config, count = model.config, canvas.num_frames
     times = torch.arange(RENDER_FRAMES, dtype=torch.float64) % count
     batch = batch_pixels or default_render_batch(config, device)
-    options = {"fused": False, "workers": 1} if baseline else {}
+    precision = precision or render_precision(device)
+    options = {"fused": not baseline, "workers": 1 if baseline else None, "precision": precision}
     renderer = "plain products, one frame at a time" if baseline else "default"
     rows = []
     for name, (out_w, out_h) in sizes.items():
@@ -133,7 +136,7 @@ def render_speed(
             {
                 "preset": preset,
                 "renderer": renderer,
-                "precision": precision_name(render_precision(device)),
+                "precision": precision_name(precision),
                 "size": name,
                 "width": out_w,
                 "height": out_h,
