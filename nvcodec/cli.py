@@ -221,6 +221,18 @@ def representation_option(
     )
 
 
+def precision_option(help: str) -> Callable:
+    """`--precision auto|float32|bfloat16`: of the fitting's products for `cfv encode`, of the
+    rendering's for `cfv decode`."""
+    return click.option(
+        "--precision",
+        type=click.Choice(PRECISION_CHOICES),
+        default="auto",
+        show_default=True,
+        help=help,
+    )
+
+
 QUIET = click.option("--quiet", is_flag=True, help="No progress and no summary.")
 QUIET_SHORT = click.option(
     "-q",
@@ -351,13 +363,9 @@ def _torch_report() -> str:
     help="Pixel format of raw YUV input [default: from the name (_444, _10bit), else yuv420p].",
 )
 @DEVICE
-@click.option(
-    "--precision",
-    type=click.Choice(PRECISION_CHOICES),
-    default="auto",
-    show_default=True,
-    help="Of the fitting's matrix products; auto takes bfloat16 on CUDA and on CPUs where it "
-    "runs at least twice as fast as float32.",
+@precision_option(
+    "Of the fitting's matrix products; auto takes bfloat16 on CUDA and on CPUs where it "
+    "runs at least twice as fast as float32."
 )
 @click.option(
     "--batch-size",
@@ -546,14 +554,10 @@ def encode(
     help="Canonical window size relative to the frame [default: 2; a grid model's grids, 1.5].",
 )
 @DEVICE
-@click.option(
-    "--precision",
-    type=click.Choice(PRECISION_CHOICES),
-    default="auto",
-    show_default=True,
-    help="Of the rendering's matrix products; auto takes float32 on a CPU (frames within the "
+@precision_option(
+    "Of the rendering's matrix products; auto takes float32 on a CPU (frames within the "
     "format's conformance bound) and bfloat16 on CUDA. bfloat16 renders faster on CPUs "
-    "with native bfloat16, a few samples some steps off.",
+    "with native bfloat16, a few samples some steps off."
 )
 @THREADS
 @OVERWRITE

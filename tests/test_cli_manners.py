@@ -39,6 +39,9 @@ class InterruptAtTorch:
             signal.pthread_kill(threading.get_ident(), signal.SIGINT)
         return None
 
+# A shell that starts a job in the background without job control has it ignore SIGINT, and
+# Python then keeps ignoring it: restore the handler a terminal's process starts with.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 sys.meta_path.insert(0, InterruptAtTorch())
 from nvcodec.cli import main
 sys.argv = ["cfv", *sys.argv[1:]]

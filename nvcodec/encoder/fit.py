@@ -80,7 +80,7 @@ class FitConfig:
     latent_lr_scale: float = 10.0
     rate_lambda: float = DEFAULT_LAMBDA
     straight_through_from: float = 0.85
-    rate_every: int = 2
+    rate_every: int = 4
     seed: int = 0
     device: str = "auto"
     precision: str = "auto"

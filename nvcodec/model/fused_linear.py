@@ -2,8 +2,8 @@
 
 A plain batched product writes the bias into every row before it multiplies, then the
 activation makes another pass over the result: three passes over the widest tensors where
-oneDNN makes one. The fused calls run one CoordFlow layer at a time; they differ from the plain
-path only in the last bits (spec/cfv.md, section 9). `python -m tools.bench.render_grid
+oneDNN makes one. The fused calls run one CoordFlow layer at a time; in float32 they differ from
+the plain path only in the last bits (spec/cfv.md, section 9). `python -m tools.bench.render_grid
 --baseline` measures both.
 """
 
@@ -24,11 +24,13 @@ LinearMaps = list[tuple[torch.Tensor, torch.Tensor]]
 
 
 @functools.cache
-def fused_linear_available() -> bool:
-    """Whether this torch build has oneDNN's fused linear op and it runs on this CPU."""
+def fused_linear_available(dtype: torch.dtype = torch.float32) -> bool:
+    """Whether this torch build has oneDNN's fused linear op and it runs on this CPU in
+    `dtype` (bfloat16 needs vector units that oneDNN supports it on)."""
     try:
         op = torch.ops.mkldnn._linear_pointwise
-        probe = op(torch.ones(2, 3), torch.ones(4, 3), torch.zeros(4), "gelu", [], "none")
+        ones = functools.partial(torch.ones, dtype=dtype)
+        probe = op(ones(2, 3), ones(4, 3), ones(4), "gelu", [], "none")
     except (AttributeError, RuntimeError):
         return False
     return probe.shape == (2, 4)
@@ -49,7 +51,7 @@ def fused_stack(maps: LinearMaps, activation: str) -> Callable[[torch.Tensor], t
         or weight_t.dtype not in (torch.float32, torch.bfloat16)
         or activation not in ONEDNN_ACTIVATIONS
         or torch.is_grad_enabled()
-        or not fused_linear_available()
+        or not fused_linear_available(weight_t.dtype)
     ):
         return None
     post_op, algorithm = ONEDNN_ACTIVATIONS[activation]

@@ -1,6 +1,6 @@
 """The grid model's fitting step on the RD bench's clip (Bunny 320x180x132, default grids),
-with the rate term on every step and one step in two (`FitConfig.rate_every`), timed in
-turns in one process so that both see the same machine.
+with the rate term on every step, one step in two and one in four (`FitConfig.rate_every`),
+timed in turns in one process so that all see the same machine.
 
     python -m tools.bench.grid_step
 
@@ -30,14 +30,15 @@ from tools.common import HELP_OPTIONS, save
 from tools.study import bunny_clip, clip_grid_config
 
 SCHEMA = "nvcodec-grid-step/1"
-SETTINGS = (1, 2)
+SETTINGS = (1, 2, 4)
 
 
 @click.command(context_settings=HELP_OPTIONS)
 @click.option("--rounds", default=4, show_default=True, help="Turns of each setting.")
 @click.option("--steps", default=16, show_default=True, help="Timed steps per turn.")
 def main(rounds: int, steps: int) -> None:
-    """Time the grid model's fitting step with the rate term every step and every other."""
+    """Time the grid model's fitting step with the rate term every step, every second and
+    every fourth."""
     device = torch.device("cpu")
     retain_freed_memory()
     clip = bunny_clip()

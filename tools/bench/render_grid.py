@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -44,6 +45,11 @@ SCHEMA = "nvcodec-grid-render/1"
 CLIP = (320, 180, 132)
 
 
+def shape_option(name: str, kind: click.ParamType, what: str) -> Callable:
+    """An option that shapes the random model (a --cfv file brings its own)."""
+    return click.option(name, type=kind, help=f"The random model's {what}.")
+
+
 @click.command(context_settings=HELP_OPTIONS)
 @click.option("--device", default="auto", show_default=True)
 @click.option("--seconds", default=10.0, show_default=True, help="Rendering time per size.")
@@ -60,31 +66,11 @@ CLIP = (320, 180, 132)
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Render this one-model file's model instead of a random one.",
 )
-@click.option(
-    "--layers",
-    type=click.IntRange(1, 8),
-    help="The random model's layers [default: the encoder's].",
-)
-@click.option(
-    "--width",
-    type=click.IntRange(1, 512),
-    help="The random model's colour MLP width [default: 32].",
-)
-@click.option(
-    "--activation",
-    type=click.Choice(ACTIVATION_NAMES),
-    help="The random model's activation [default: gelu].",
-)
-@click.option(
-    "--depth",
-    type=click.IntRange(1, 8),
-    help="The random model's hidden colour maps [default: the encoder's].",
-)
-@click.option(
-    "--levels",
-    type=click.IntRange(1, 16),
-    help="The random model's 2-D grid levels [default: the encoder's].",
-)
+@shape_option("--layers", click.IntRange(1, 8), "layers [default: the encoder's]")
+@shape_option("--width", click.IntRange(1, 512), "colour MLP width [default: 32]")
+@shape_option("--activation", click.Choice(ACTIVATION_NAMES), "activation [default: gelu]")
+@shape_option("--depth", click.IntRange(1, 8), "hidden colour maps [default: the encoder's]")
+@shape_option("--levels", click.IntRange(1, 16), "2-D grid levels [default: the encoder's]")
 @click.option(
     "--precision",
     "precisions",
