@@ -697,6 +697,7 @@ SECTIONS = (
     "segments_warm_cpu",
     "rd_bunny_320x180",
     "rd_bunny_320x180_grid_rate4",
+    "rd_bunny_320x180_grid_rate4_repeat",
     "rd_bunny_320x180_grid_layers2_rate4",
     "rd_bunny_320x180_grid_layers4",
     "rd_bunny_320x180_grid_layers4_repeat",
