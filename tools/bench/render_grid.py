@@ -29,7 +29,6 @@ import click
 import torch
 
 from nvcodec.bitstream.codec import decode_cfv
-from nvcodec.io.video import read_video
 from nvcodec.metrics import psnr
 from nvcodec.model.canvas import Canvas
 from nvcodec.model.config import ACTIVATION_NAMES
@@ -38,8 +37,9 @@ from nvcodec.model.presets import grid_model_config
 from nvcodec.runtime import precision_name, render_precision, resolve_device
 from nvcodec.settings import DEFAULT_LAYERS
 from tools.bench.speed import RENDER_SIZES, render_speed
-from tools.common import HELP_OPTIONS, bunny_path, matmul_ceiling, render_all, save
+from tools.common import HELP_OPTIONS, matmul_ceiling, render_all, save
 from tools.device_check import decode_difference
+from tools.study import bunny_clip
 
 SCHEMA = "nvcodec-grid-render/1"
 CLIP = (320, 180, 132)
@@ -183,9 +183,7 @@ def precision_quality(model: CoordFlow, canvas: Canvas, dtypes: list[torch.dtype
     lies from the first precision's (`decode_difference`)."""
     size = (canvas.width, canvas.height)
     decodes = [render_all(model, canvas, *size, dtype) for dtype in dtypes]
-    source = None
-    if (*size, canvas.num_frames) == CLIP:
-        source = read_video(bunny_path(), 0, CLIP[2], size).frames_u8
+    source = bunny_clip() if (*size, canvas.num_frames) == CLIP else None
     rows = []
     for index, (dtype, decoded) in enumerate(zip(dtypes, decodes, strict=True)):
         row: dict = {"precision": precision_name(dtype)}
