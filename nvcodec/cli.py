@@ -327,7 +327,7 @@ def _torch_report() -> str:
 @click.option(
     "--layers",
     type=click.IntRange(1, 8),
-    help="CoordFlow layers blended per pixel [default: "
+    help="CoordFlow layers blended per pixel; decoding time grows with them [default: "
     + ", ".join(f"{n} for {model}" for model, n in DEFAULT_LAYERS.items())
     + "].",
 )

@@ -376,6 +376,13 @@ def compensation(epochs: float, frames: int, steps_per_round: int, levels: str) 
 @click.option(
     "--levels", type=click.IntRange(min=1), help="2-D grid levels [default: the encoder's]."
 )
+@click.option(
+    "--density",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Latents per frame pixel of the finest 2-D level (the other grids follow it).",
+)
 @click.option("--flow-width", default=GRID_FLOW_WIDTH, show_default=True, help="Flow MLP width.")
 @click.option(
     "--xyt-channels", default=XYT_CHANNELS, show_default=True, help="Channels of the x-y-t grid."
@@ -439,6 +446,7 @@ def grid(
     depth: int,
     layers: int,
     levels: int | None,
+    density: float,
     flow_width: int,
     xyt_channels: int,
     xyt_spatial_divisor: int,
@@ -459,6 +467,7 @@ def grid(
         clip_height,
         count,
         layers,
+        density,
         xyt_spatial_divisor=xyt_spatial_divisor,
         xyt_temporal_divisor=xyt_temporal_divisor,
     ).to_dict()
@@ -494,6 +503,7 @@ def grid(
             "colour_depth": depth,
             "layers": layers,
             "levels": grid["levels"],
+            "density": density,
             "flow_width": flow_width,
             "xyt_channels": xyt_channels,
             "xyt_spatial_divisor": xyt_spatial_divisor,
