@@ -699,6 +699,8 @@ SECTIONS = (
     "rd_bunny_320x180_grid_rate4",
     "rd_bunny_320x180_grid_rate4_repeat",
     "rd_bunny_320x180_grid_layers2_rate4",
+    "rd_bunny_320x180_grid_xeon",
+    "rd_bunny_320x180_grid_time2",
     "rd_bunny_320x180_grid_layers4",
     "rd_bunny_320x180_grid_layers4_repeat",
     "rd_bunny_320x180_grid_layers3",
